@@ -1,0 +1,22 @@
+"""Make a cell module from its config: torch's fused kernels or the reference code."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from runner_plugins.cells import CellConfig, Impl
+from runner_plugins.cells.reference import GRU, LSTM, RNN
+
+FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+REFERENCE = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+def build_cell(kind: str, config: CellConfig, input_size: int) -> nn.Module:
+    # torch warns about dropout on a single layer, where it has nothing to act on
+    dropout = config.dropout if config.num_layers > 1 else 0.0
+    if config.impl == Impl.fused:
+        cell = FUSED[kind](input_size, config.hidden_size, config.num_layers, dropout=dropout, batch_first=True)
+    else:
+        cell = REFERENCE[kind](input_size, config.hidden_size, config.num_layers, dropout=dropout)
+    cell.output_size = config.hidden_size
+    return cell

@@ -1,0 +1,59 @@
+"""Built-in gradient handlers: none, global-norm clipping, element-wise clipping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner import hookimpl
+
+
+@dataclass
+class NoneConfig:
+    pass
+
+
+@dataclass
+class ClipNormConfig:
+    max_norm: float = 1.0
+    norm_type: float = 2.0  # 'inf' for the largest absolute entry
+
+    def __post_init__(self) -> None:
+        if not self.max_norm > 0:
+            raise ValueError(f"grad.max_norm must be positive, got {self.max_norm}")
+        if not self.norm_type > 0:
+            raise ValueError(f"grad.norm_type must be positive, got {self.norm_type}")
+
+
+@dataclass
+class ClipValueConfig:
+    clip_value: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.clip_value > 0:
+            raise ValueError(f"grad.clip_value must be positive, got {self.clip_value}")
+
+
+def build_none(config: NoneConfig):
+    def leave(parameters) -> bool:
+        return False
+
+    return leave
+
+
+def build_clip_norm(config: ClipNormConfig):
+    from runner_plugins.grad.clipping import ClipNorm
+
+    return ClipNorm(config.max_norm, config.norm_type)
+
+
+def build_clip_value(config: ClipValueConfig):
+    from runner_plugins.grad.clipping import ClipValue
+
+    return ClipValue(config.clip_value)
+
+
+@hookimpl
+def register_grad_handlers(register) -> None:
+    register("none", build_none, NoneConfig)
+    register("clip_norm", build_clip_norm, ClipNormConfig)
+    register("clip_value", build_clip_value, ClipValueConfig)

@@ -1,0 +1,48 @@
+"""Lightning callbacks of the core: steady-state throughput and a one-line progress report."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import lightning as L
+
+log = logging.getLogger("runner")
+
+
+class Throughput(L.Callback):
+    """Training tokens (batch x steps) per second after `warmup` batches.
+
+    Timed from one batch's end to the next, so data loading, logging and the
+    optimizer count; the gap around a validation does not.
+    """
+
+    def __init__(self, warmup: int = 10):
+        self.warmup, self.batches, self.tokens, self.seconds = warmup, 0, 0, 0.0
+        self.last: float | None = None
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        self.batches += 1
+        if self.last is not None and self.batches > self.warmup:
+            self.seconds += now - self.last
+            self.tokens += batch[0].shape[0] * batch[0].shape[1]
+        self.last = now
+
+    def on_validation_start(self, trainer, module) -> None:
+        self.last = None
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return self.tokens / self.seconds if self.seconds else None
+
+
+class Progress(L.Callback):
+    """One log line per validation, instead of a progress bar that floods sweep logs."""
+
+    def on_validation_end(self, trainer, module) -> None:
+        if trainer.sanity_checking:
+            return
+        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        text = "  ".join(f"{k} {v:.4g}" for k, v in sorted(values.items()))
+        log.info("step %d  %s", trainer.global_step, text)

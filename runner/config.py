@@ -1,0 +1,85 @@
+"""The core's own typed config nodes and their registration with Hydra.
+
+Plugins' config dataclasses become options of the ``cell``, ``data`` and
+``grad`` groups here, next to the core's ``optim`` options and the
+``experiment`` presets read from the ``runner_experiments`` package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from runner.registry import Registry
+
+
+class Loss(str, Enum):
+    mean = "mean"  # mean over every loss-carrying step: comparable across lengths
+    sum = "sum"  # sum over steps, mean over the batch: the BPTT sequence loss
+
+
+@dataclass
+class ModelConfig:
+    embed_size: int | None = None  # token embedding size; None: the cell's hidden_size
+    init_range: float | None = None  # every weight ~ U(-r, r); None: each layer's own default
+    dropout: float = 0.0  # on the cell's input and output (the non-recurrent connections)
+    loss: Loss = Loss.mean
+
+    def __post_init__(self) -> None:
+        if self.embed_size is not None and self.embed_size < 1:
+            raise ValueError(f"model.embed_size must be at least 1, got {self.embed_size}")
+        if self.init_range is not None and not self.init_range > 0:
+            raise ValueError(f"model.init_range must be positive, got {self.init_range}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+@dataclass
+class OptimConfig:
+    name: Optimizer = Optimizer.adam
+    lr: float = 1e-3
+    momentum: float = 0.0  # sgd only
+    weight_decay: float = 0.0
+    lr_decay: float = 1.0  # after `decay_after` epochs at lr, multiply lr by this every epoch
+    decay_after: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ValueError(f"optim.lr must be positive, got {self.lr}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"optim.lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.momentum < 0 or self.weight_decay < 0 or self.decay_after < 0:
+            raise ValueError("optim.momentum, optim.weight_decay and optim.decay_after must not be negative")
+
+
+OPTIMIZERS = {"sgd": OptimConfig(name=Optimizer.sgd, lr=1.0), "adam": OptimConfig(name=Optimizer.adam, lr=1e-3)}
+
+
+def store(registry: Registry) -> None:
+    """Make every installed plugin, optimizer and experiment a Hydra option."""
+    cs = ConfigStore.instance()
+    for kind, plugins in registry.plugins.items():
+        for name, plugin in plugins.items():
+            cs.store(group=kind, name=name, node=plugin.config_class)
+    for name, node in OPTIMIZERS.items():
+        cs.store(group="optim", name=name, node=node)
+    cs.store(group="model", name="default", node=ModelConfig)
+    for path in resources.files("runner_experiments").iterdir():
+        if path.name.endswith(".yaml"):
+            node = OmegaConf.create(path.read_text())
+            cs.store(group="experiment", name=path.name[: -len(".yaml")], node=node, package="_global_")
+
+
+def typed(node: DictConfig) -> Any:
+    """The dataclass instance behind a config node; its ``__post_init__`` checks the values."""
+    return OmegaConf.to_object(node)

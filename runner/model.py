@@ -1,0 +1,174 @@
+"""The generic sequence model: input encoder -> cell -> output head, scored as the task says."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from runner.config import Loss, ModelConfig, OptimConfig, Optimizer
+from runner.task import Task
+
+IGNORE = -100  # class target of a step that carries no loss
+
+
+def detach(state: Any) -> Any:
+    """Cut the graph behind a cell's (opaque) state: truncated BPTT."""
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach(s) for s in state)
+    if isinstance(state, dict):
+        return {k: detach(v) for k, v in state.items()}
+    return state
+
+
+def score(task: Task, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
+    """Sums over a batch, so that metrics over a split weigh every step equally."""
+    if task.targets == "real":
+        errors = F.mse_loss(outputs.squeeze(-1) if task.output_size == 1 else outputs, targets, reduction="none")
+        errors = errors if task.output_size == 1 else errors.mean(-1)
+        return {"loss_sum": errors.sum(), "count": torch.tensor(errors.numel())}
+    logits = outputs.reshape(-1, task.output_size)
+    sums = {
+        "loss_sum": F.cross_entropy(logits, targets.reshape(-1), ignore_index=IGNORE, reduction="sum"),
+        "count": (targets != IGNORE).sum(),
+    }
+    if "accuracy" in task.metrics:
+        if task.score_last and task.loss_steps == "all":
+            outputs, targets = outputs[:, -task.score_last :], targets[:, -task.score_last :]
+        scored = targets != IGNORE
+        sums["correct"] = ((outputs.argmax(-1) == targets) & scored).sum()
+        sums["scored"] = scored.sum()
+    return sums
+
+
+def metrics(task: Task, sums: dict[str, Tensor]) -> dict[str, Tensor]:
+    loss = sums["loss_sum"] / sums["count"]
+    values = {"loss": loss}
+    if "mse" in task.metrics:
+        values["mse"] = loss
+    if "ppl" in task.metrics:
+        values["ppl"] = torch.exp(loss)
+    if "accuracy" in task.metrics:
+        values["accuracy"] = sums["correct"] / sums["scored"]
+    return values
+
+
+class SequenceModel(L.LightningModule):
+    def __init__(
+        self, task: Task, cell: nn.Module, cell_input_size: int, grad_handler: Callable,
+        model: ModelConfig, optim: OptimConfig,
+    ):
+        super().__init__()
+        self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
+        self.loss_mode = model.loss
+        if task.inputs == "tokens":
+            self.encoder = nn.Embedding(task.input_size, cell_input_size)
+        else:
+            self.encoder = nn.Identity()
+        self.drop = nn.Dropout(model.dropout)
+        self.head = nn.Linear(cell.output_size, task.output_size)
+        if model.init_range is not None:
+            for weight in self.parameters():
+                nn.init.uniform_(weight, -model.init_range, model.init_range)
+        self.states: dict[str, Any] = {}
+        self.sums: dict[str, Tensor] = {}
+        self.diverged_at: int | None = None
+        self.validated_at: int | None = None  # the global step of the last full validation
+
+    def forward(self, inputs: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        x = self.drop(self.encoder(inputs))
+        h, state = self.cell(x, state)
+        if self.task.loss_steps == "last":
+            h = h[:, -1]
+        return self.head(self.drop(h)), state
+
+    def _run(self, batch: tuple[Tensor, Tensor], split: str) -> dict[str, Tensor]:
+        inputs, targets = batch
+        state = self.states.get(split) if self.task.carry_state else None
+        outputs, state = self(inputs, state)
+        if self.task.carry_state:
+            self.states[split] = detach(state)
+        return score(self.task, outputs, targets)
+
+    # -- training ---------------------------------------------------------------
+    def on_train_epoch_start(self) -> None:
+        self.states.pop("train", None)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
+        sums = self._run(batch, "train")
+        values = metrics(self.task, sums)
+        if not torch.isfinite(values["loss"]):
+            # a result, not a crash: stop here and let the run report where it diverged
+            self.diverged_at = self.global_step
+            self.trainer.should_stop = True
+            return None
+        batch_size = batch[0].shape[0]
+        self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, batch_size=batch_size)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, batch_size=batch_size)
+        if self.loss_mode == Loss.sum:
+            return sums["loss_sum"] / batch_size
+        return values["loss"]
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        params = [p for p in self.parameters() if p.grad is not None]
+        grads = [p.grad for p in params]
+        before = torch.nn.utils.get_total_norm(grads)
+        changed = self.grad_handler(params)
+        after = torch.nn.utils.get_total_norm(grads) if changed is not False else before
+        clipped = torch.as_tensor(changed, dtype=torch.float32)
+        self.log_dict({"grad/norm_before": before, "grad/norm_after": after, "grad/clipped": clipped}, on_step=True)
+        self.log("grad/clip_rate", clipped, on_step=False, on_epoch=True)
+
+    # -- evaluation -------------------------------------------------------------
+    def _eval_start(self, split: str) -> None:
+        self.states.pop(split, None)
+        self.sums = {}
+
+    def _eval_step(self, batch: tuple[Tensor, Tensor]) -> None:
+        for key, value in self._run(batch, self._split).items():
+            self.sums[key] = self.sums.get(key, 0) + value.detach()
+
+    def _eval_end(self) -> None:
+        if self.sums:
+            values = metrics(self.task, self.sums)
+            self.log_dict({f"{self._split}/{k}": v for k, v in values.items()})
+
+    def on_validation_epoch_start(self) -> None:
+        self._split = "val"
+        self._eval_start("val")
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._eval_step(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_end()
+        if not self.trainer.sanity_checking:
+            self.validated_at = self.global_step
+
+    def on_test_epoch_start(self) -> None:
+        self._split = "test"
+        self._eval_start("test")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._eval_step(batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_end()
+
+    # -- optimisation -----------------------------------------------------------
+    def configure_optimizers(self) -> dict:
+        o = self.optim
+        if o.name == Optimizer.sgd:
+            optimizer = torch.optim.SGD(self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        else:
+            optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        # epochs 0 .. decay_after-1 at lr, then lr * lr_decay ** (epochs past that, counting this one)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda epoch: o.lr_decay ** max(0, epoch - o.decay_after + 1)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}

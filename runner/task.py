@@ -1,0 +1,59 @@
+"""What a dataset tells the runner about its task, so that the model is generic.
+
+The runner builds ``input encoder -> cell -> output head`` and its loss from a
+:class:`Task`: an embedding for tokens (a pass-through for real features), a
+linear head of ``output_size``, cross-entropy for classes or mean squared
+error for reals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+METRICS = ("mse", "accuracy", "ppl")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A dataset's description of its task.
+
+    inputs: ``"tokens"`` (batch, time) int64 ids below ``input_size``, or
+        ``"real"`` (batch, time, input_size) floats.
+    targets: ``"classes"`` (ids below ``output_size``, ``-100`` = no loss at
+        that step) or ``"real"`` (floats, ``output_size`` per target).
+    loss_steps: ``"all"``: targets are (batch, time) and every step carries
+        loss; ``"last"``: targets are (batch,) or (batch, output_size) and only
+        the last step carries loss.
+    metrics: reported besides ``loss``, from :data:`METRICS`. ``ppl`` is
+        ``exp(loss)``; ``accuracy`` counts the argmax over the last
+        ``score_last`` steps (all loss steps when ``None``).
+    baseline: the score of a memoryless predictor per metric name, reported
+        next to the result (``{"loss": 0.167}``).
+    monitor: the validation metric that says how well a run did.
+    carry_state: batches are consecutive windows of parallel streams; the
+        hidden state flows from one window to the next within an epoch.
+    has_test: the data module has a ``test_dataloader``.
+    vocab: id -> token, for language models.
+    """
+
+    inputs: Literal["tokens", "real"]
+    input_size: int
+    targets: Literal["classes", "real"]
+    output_size: int
+    loss_steps: Literal["all", "last"] = "all"
+    metrics: tuple[str, ...] = ()
+    score_last: int | None = None
+    baseline: dict[str, float] = field(default_factory=dict)
+    monitor: str = "loss"
+    monitor_mode: Literal["min", "max"] = "min"
+    carry_state: bool = False
+    has_test: bool = False
+    vocab: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.metrics) - set(METRICS)
+        if unknown:
+            raise ValueError(f"unknown metrics {sorted(unknown)}; known: {list(METRICS)}")
+        if self.monitor not in ("loss", *self.metrics):
+            raise ValueError(f"monitor {self.monitor!r} is not among the task's metrics")

@@ -1,0 +1,54 @@
+"""Shared helpers: run the real ``python -m runner`` entry point on tiny configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+TINY = [
+    "data.seq_len=8", "data.batch_size=16", "data.num_train=64", "data.num_val=32",
+    "cell.hidden_size=8", "trainer.max_steps=4", "trainer.val_check_interval=2",
+]
+
+
+def runner(*args: str, cwd: Path, env: dict[str, str] | None = None, module: str = "runner",
+           timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python -m <module> args`` in ``cwd`` and return the finished process."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def results(run_dir: Path) -> dict:
+    return json.loads((run_dir / "results.json").read_text())
+
+
+@pytest.fixture
+def tiny() -> list[str]:
+    return list(TINY)
+
+
+def fake_distribution(site: Path, dist: str, modules: dict[str, str], entry_points: dict[str, str]) -> dict[str, str]:
+    """Lay out an installed distribution (modules + dist-info with ``runner`` entry points) in ``site``.
+
+    Returns the environment that puts ``site`` on the path of a subprocess.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    for name, code in modules.items():
+        (site / f"{name}.py").write_text(code)
+    info = site / f"{dist}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[runner]\n{lines}")
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}

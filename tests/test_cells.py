@@ -1,0 +1,83 @@
+"""The reference cells compute exactly what torch's fused kernels compute."""
+
+import pytest
+import torch
+
+from runner_plugins.cells import CellConfig, Impl
+from runner_plugins.cells.build import build_cell
+
+KINDS = ["rnn", "lstm", "gru"]
+
+
+def pair(kind: str, layers: int, input_size: int = 3, hidden: int = 5):
+    config = CellConfig(hidden_size=hidden, num_layers=layers)
+    fused = build_cell(kind, config, input_size).double()
+    reference = build_cell(kind, CellConfig(hidden_size=hidden, num_layers=layers, impl=Impl.reference), input_size)
+    reference = reference.double()
+    reference.load_state_dict(fused.state_dict())
+    return fused, reference
+
+
+def flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", KINDS)
+def test_reference_equals_fused(kind, layers):
+    torch.manual_seed(0)
+    fused, reference = pair(kind, layers)
+    x = torch.randn(4, 7, 3, dtype=torch.float64)
+    initial = fused(x)[1]  # a non-zero starting state, as a carried LM state would be
+    initial = tuple(s.detach() for s in initial) if isinstance(initial, tuple) else initial.detach()
+
+    outs = []
+    for cell in (fused, reference):
+        y, state = cell(x, initial)
+        loss = (y ** 2).sum() + sum((s ** 3).sum() for s in flat(state))
+        grads = torch.autograd.grad(loss, list(cell.parameters()))
+        outs.append((y, flat(state), grads))
+
+    (y_f, s_f, g_f), (y_r, s_r, g_r) = outs
+    assert y_f.shape == (4, 7, 5)
+    torch.testing.assert_close(y_r, y_f, atol=1e-6, rtol=0)
+    for a, b in zip(s_r, s_f, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+    assert len(g_f) == len(g_r) == 4 * layers
+    for a, b in zip(g_r, g_f, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_seed_same_weights_for_both_impls(kind):
+    torch.manual_seed(3)
+    fused = build_cell(kind, CellConfig(hidden_size=6, num_layers=2), 4)
+    torch.manual_seed(3)
+    reference = build_cell(kind, CellConfig(hidden_size=6, num_layers=2, impl=Impl.reference), 4)
+    assert fused.state_dict().keys() == reference.state_dict().keys()
+    for name, value in fused.state_dict().items():
+        assert torch.equal(value, reference.state_dict()[name]), name
+
+
+@pytest.mark.parametrize("impl", list(Impl))
+def test_zero_state_by_default_and_batch_first(impl):
+    cell = build_cell("lstm", CellConfig(hidden_size=5, num_layers=2, impl=impl), 3)
+    x = torch.randn(2, 6, 3)
+    y, (h, c) = cell(x)
+    zeros = (torch.zeros(2, 2, 5),) * 2
+    y0, _ = cell(x, zeros)
+    assert y.shape == (2, 6, 5) and h.shape == c.shape == (2, 2, 5)
+    torch.testing.assert_close(y, y0)
+    assert cell.output_size == 5
+
+
+def test_rnn_step_is_the_brief_equation():
+    cell = build_cell("rnn", CellConfig(hidden_size=4, impl=Impl.reference), 2).double()
+    x = torch.randn(1, 3, 2, dtype=torch.float64)
+    y, _ = cell(x)
+    W_xh, W_hh = cell.weight_ih_l0, cell.weight_hh_l0
+    b = cell.bias_ih_l0 + cell.bias_hh_l0
+    h = torch.zeros(1, 4, dtype=torch.float64)
+    for t in range(3):  # h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), the same weights at every step
+        h = torch.tanh(h @ W_hh.T + x[:, t] @ W_xh.T + b)
+        torch.testing.assert_close(y[:, t], h)

@@ -1,0 +1,85 @@
+"""The real entry point, end to end, on tiny configs."""
+
+import csv
+import json
+
+from conftest import results, runner
+
+
+def test_help_lists_groups_and_plugin_options(tmp_path):
+    out = runner("--help", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    for line in ("cell: gru, lstm, rnn", "data: adding, copy", "grad: clip_norm, clip_value, none", "optim: adam, sgd"):
+        assert line in out.stdout
+
+
+def test_cfg_job_composes_without_importing_torch(tmp_path):
+    out = runner("cell=gru", "cell.hidden_size=77", "--cfg", "job", cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert out.returncode == 0, out.stderr
+    assert "hidden_size: 77" in out.stdout
+    imported = [line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")]
+    assert "hydra" in imported
+    assert "torch" not in imported and "lightning" not in imported
+
+
+def test_typed_override_is_a_clear_error(tmp_path):
+    out = runner("cell.hidden_size=abc", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "cell.hidden_size" in out.stderr and "abc" in out.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_single_run_leaves_a_record(tmp_path, tiny):
+    out = runner("cell=gru", "data=adding", *tiny, "trainer.log_every_n_steps=1", "hydra.run.dir=run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    run = tmp_path / "run"
+    record = results(run)
+    assert record["status"] == "ok"
+    assert (record["cell"], record["data"], record["grad"]) == ("gru", "adding", "clip_norm")
+    assert record["steps"] == 4 and record["wall_s"] > 0
+    assert set(record["val"]) == {"loss", "mse"} and record["val"]["mse"] > 0
+    assert abs(record["baseline"]["mse"] - 1 / 6) < 1e-9
+    assert (run / ".hydra" / "config.yaml").exists()
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    steps = {int(r["step"]) for r in rows if r.get("train/loss")}
+    assert len(steps) == 4  # every training step is logged
+    assert {"grad/norm_before", "grad/norm_after", "grad/clipped"} <= set(rows[0])
+    assert any(r.get("val/mse") for r in rows)
+
+
+def test_multirun_of_the_card_grid_runs_every_job(tmp_path, tiny):
+    tiny = [t for t in tiny if not t.startswith("data.seq_len")]
+    out = runner("-m", "cell=rnn,lstm,gru", "data=adding", "data.seq_len=50,100", "grad=clip_norm",
+                 "grad.max_norm=1,5", *tiny, "trainer.max_steps=2", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("*/results.json")]
+    assert len(records) == 12
+    assert all(r["status"] == "ok" for r in records)
+    assert {r["cell"] for r in records} == {"rnn", "lstm", "gru"}
+    configs = {(p.parent.parent.name) for p in (tmp_path / "sweep").glob("*/.hydra/config.yaml")}
+    assert len(configs) == 12
+
+
+def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path, tiny):
+    tiny = [t for t in tiny if not t.startswith("data.seq_len")]
+    out = runner("-m", "data.seq_len=1,8", *tiny, "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    failed, ok = (results(next((tmp_path / "sweep").glob(f"{i}_*"))) for i in (0, 1))
+    assert failed["status"] == "failed" and "seq_len must be at least 2" in failed["error"]
+    assert ok["status"] == "ok"
+
+
+def test_a_failing_single_run_exits_non_zero_with_the_reason(tmp_path, tiny):
+    out = runner(*tiny, "cell.hidden_size=0", "hydra.run.dir=run", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "cell.hidden_size must be at least 1, got 0" in out.stderr + out.stdout
+    assert results(tmp_path / "run")["status"] == "failed"
+
+
+def test_a_nan_loss_ends_the_run_as_diverged(tmp_path, tiny):
+    out = runner("cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny, "trainer.max_steps=50",
+                 "hydra.run.dir=run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    record = results(tmp_path / "run")
+    assert record["status"] == "diverged"
+    assert 0 <= record["diverged_at_step"] < 50 and record["steps"] == record["diverged_at_step"]
