@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -62,6 +63,8 @@ def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> dict[str, An
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule, model = build(cfg, choices)
     task = model.task
+    if task.vocab is not None:  # what runner.lm needs besides the checkpoint
+        (run_dir / "vocab.json").write_text(json.dumps(list(task.vocab)))
     monitor = f"val/{task.monitor}"
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode=task.monitor_mode, save_last=True

@@ -1,0 +1,62 @@
+"""Tokens, vocabulary and ids: the language-model side of the brief.
+
+The vocabulary comes from the training split only; ``<eos>`` ends every line
+(word level) and anything not in the vocabulary becomes ``<unk>``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from runner_plugins.text import Level
+from runner_plugins.text.fetch import DataError
+
+EOS, UNK = "<eos>", "<unk>"
+
+
+def read_text(path: Path) -> str:
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(f"data file {path} is empty")
+    if b"\x00" in raw:
+        raise DataError(f"data file {path} is binary, not text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"data file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def tokenize(text: str, level: Level) -> list[str]:
+    if level == Level.char:
+        return list(text)
+    return [token for line in text.splitlines() for token in (*line.split(), EOS)]
+
+
+def build_vocab(tokens: list[str], max_size: int | None = None) -> list[str]:
+    """Types by falling frequency (ties alphabetical), ``<unk>`` always among them."""
+    counts = Counter(tokens)
+    types = sorted(counts, key=lambda t: (-counts[t], t))
+    if UNK not in counts:
+        types = types[: max_size - 1] if max_size else types
+        return [*types, UNK]
+    if max_size and len(types) > max_size:
+        types = [t for t in types if t != UNK][: max_size - 1] + [UNK]
+    return types
+
+
+def encode(tokens: list[str], index: dict[str, int]) -> torch.Tensor:
+    unk = index[UNK]
+    return torch.tensor([index.get(t, unk) for t in tokens], dtype=torch.long)
+
+
+def unigram_perplexity(train: torch.Tensor, other: torch.Tensor, vocab_size: int) -> float:
+    """The perplexity of a model that ignores context: add-one word frequencies from the training split."""
+    counts = torch.bincount(train, minlength=vocab_size).double() + 1
+    log_p = torch.log(counts / counts.sum())
+    return math.exp(-log_p[other].mean().item())
