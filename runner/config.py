@@ -7,7 +7,7 @@ Plugins' config dataclasses become options of the ``cell``, ``data`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
 from typing import Any
@@ -65,6 +65,53 @@ class OptimConfig:
 OPTIMIZERS = {"sgd": OptimConfig(name=Optimizer.sgd, lr=1.0), "adam": OptimConfig(name=Optimizer.adam, lr=1e-3)}
 
 
+class WandbMode(str, Enum):
+    online = "online"
+    offline = "offline"  # written to RUN_DIR/wandb only; `wandb sync` uploads it later
+    disabled = "disabled"
+
+
+@dataclass
+class WandbConfig:
+    """``logger=wandb``: one W&B run per job (runner/wandb_run.py)."""
+
+    project: str = "runner"
+    entity: str | None = None  # your W&B user or team; None: your default entity
+    group: str | None = None  # None: the sweep folder in a multirun, the experiment in a single run
+    job_type: str = "train"
+    name: str | None = None  # None: the job's overrides, e.g. cell=rnn,data.seq_len=100
+    tags: list[str] = field(default_factory=list)  # besides cell=, data=, grad=, seq_len=, threshold=
+    mode: WandbMode | None = None  # None: $WANDB_MODE if set, else online when logged in, offline if not
+
+
+@dataclass
+class GradFlowConfig:
+    every: int = 0  # record ||dL/dh_t|| for every t every N training steps; 0: off
+
+    def __post_init__(self) -> None:
+        if self.every < 0:
+            raise ValueError(f"probe.grad_flow.every must not be negative, got {self.every}")
+
+
+@dataclass
+class ProbeConfig:
+    """Measurements taken during training besides the metrics (runner/probe.py)."""
+
+    grad_flow: GradFlowConfig = field(default_factory=GradFlowConfig)
+
+
+def experiments() -> dict[str, str]:
+    """Experiment name -> YAML text, from the ``runner_experiments`` package."""
+    files = resources.files("runner_experiments").iterdir()
+    return {p.name[: -len(".yaml")]: p.read_text() for p in files if p.name.endswith(".yaml")}
+
+
+def options(registry: Registry) -> dict[str, list[str]]:
+    """The installed options of the groups whose names users type most."""
+    return {**{kind: list(plugins) for kind, plugins in registry.plugins.items()},
+            "optim": list(OPTIMIZERS), "experiment": list(experiments())}
+
+
 def store(registry: Registry) -> None:
     """Make every installed plugin, optimizer and experiment a Hydra option."""
     cs = ConfigStore.instance()
@@ -74,10 +121,10 @@ def store(registry: Registry) -> None:
     for name, node in OPTIMIZERS.items():
         cs.store(group="optim", name=name, node=node)
     cs.store(group="model", name="default", node=ModelConfig)
-    for path in resources.files("runner_experiments").iterdir():
-        if path.name.endswith(".yaml"):
-            node = OmegaConf.create(path.read_text())
-            cs.store(group="experiment", name=path.name[: -len(".yaml")], node=node, package="_global_")
+    cs.store(group="logger", name="wandb", node=WandbConfig)
+    cs.store(group="probe", name="default", node=ProbeConfig)
+    for name, text in experiments().items():
+        cs.store(group="experiment", name=name, node=OmegaConf.create(text), package="_global_")
 
 
 def typed(node: DictConfig) -> Any:

@@ -75,14 +75,18 @@ class SequenceModel(L.LightningModule):
         if model.init_range is not None:
             for weight in self.parameters():
                 nn.init.uniform_(weight, -model.init_range, model.init_range)
+        # (steps clipped, steps) since the start of the run; a buffer, so checkpoints keep it
+        self.register_buffer("clip_counts", torch.zeros(2))
         self.states: dict[str, Any] = {}
         self.sums: dict[str, Tensor] = {}
         self.diverged_at: int | None = None
         self.validated_at: int | None = None  # the global step of the last full validation
+        self.identity: dict[str, Any] = {}  # the config that made this model, kept in checkpoints
+        self.unroll: Callable | None = None  # runner.probe: runs the cell step by step on the steps it measures
 
     def forward(self, inputs: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         x = self.drop(self.encoder(inputs))
-        h, state = self.cell(x, state)
+        h, state = self.cell(x, state) if self.unroll is None else self.unroll(self.cell, x, state)
         if self.task.loss_steps == "last":
             h = h[:, -1]
         return self.head(self.drop(h)), state
@@ -101,18 +105,28 @@ class SequenceModel(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
         sums = self._run(batch, "train")
-        values = metrics(self.task, sums)
+        values = metrics(self.task, self._total(sums))  # the whole batch's, over every DDP process
         if not torch.isfinite(values["loss"]):
             # a result, not a crash: stop here and let the run report where it diverged
+            # (every process sees the same total, so under DDP they all stop at this step)
             self.diverged_at = self.global_step
             self.trainer.should_stop = True
             return None
         batch_size = batch[0].shape[0]
         self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, batch_size=batch_size)
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, batch_size=batch_size)
+        # this process's part of the batch; DDP averages the parts' gradients
         if self.loss_mode == Loss.sum:
             return sums["loss_sum"] / batch_size
-        return values["loss"]
+        return sums["loss_sum"] / sums["count"]
+
+    def _total(self, sums: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The sums over every DDP process's part of the data; the sums themselves in one process."""
+        if self.trainer.world_size == 1:
+            return sums
+        # one all-reduce for all of them, into a new tensor (it works in place); float64 keeps counts exact
+        stacked = torch.stack([value.detach().double() for value in sums.values()])
+        return dict(zip(sums, self.trainer.strategy.reduce(stacked, reduce_op="sum")))
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         params = [p for p in self.parameters() if p.grad is not None]
@@ -121,8 +135,9 @@ class SequenceModel(L.LightningModule):
         changed = self.grad_handler(params)
         after = torch.nn.utils.get_total_norm(grads) if changed is not False else before
         clipped = torch.as_tensor(changed, dtype=torch.float32)
-        self.log_dict({"grad/norm_before": before, "grad/norm_after": after, "grad/clipped": clipped}, on_step=True)
-        self.log("grad/clip_rate", clipped, on_step=False, on_epoch=True)
+        self.clip_counts += torch.stack([clipped, torch.ones_like(clipped)])
+        self.log_dict({"grad/norm_before": before, "grad/norm_after": after, "grad/clipped": clipped,
+                       "grad/clip_rate": self.clip_counts[0] / self.clip_counts[1]}, on_step=True)
 
     # -- evaluation -------------------------------------------------------------
     def _eval_start(self, split: str) -> None:
@@ -135,7 +150,7 @@ class SequenceModel(L.LightningModule):
 
     def _eval_end(self) -> None:
         if self.sums:
-            values = metrics(self.task, self.sums)
+            values = metrics(self.task, self._total(self.sums))
             self.log_dict({f"{self._split}/{k}": v for k, v in values.items()})
 
     def on_validation_epoch_start(self) -> None:
@@ -159,6 +174,25 @@ class SequenceModel(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._eval_end()
+
+    # -- checkpoints ------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # what Lightning does not keep: the RNG (dropout) and the state carried between windows
+        checkpoint["runner"] = {
+            "identity": self.identity,
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "state": self.states.get("train"),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get("runner", {})
+        if "rng" in saved:
+            torch.set_rng_state(saved["rng"])
+        if saved.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        if saved.get("state") is not None:
+            self.states["train"] = saved["state"]
 
     # -- optimisation -----------------------------------------------------------
     def configure_optimizers(self) -> dict:

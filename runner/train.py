@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner import registry, results
+from runner import distributed, registry, resume, results, wandb_run
 from runner.config import typed
 
 log = logging.getLogger("runner")
@@ -50,46 +50,60 @@ def quiet_lightning() -> None:
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # Hydra's files share the folder
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+    # under DDP the model sums its metrics over the processes itself, and gradient statistics are
+    # equal on every process after DDP's all-reduce: Lightning's advice to sync them does not apply
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
-def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> dict[str, Any]:
+def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Plan, loggers: list) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    from runner import probe
     from runner.callbacks import Progress, Throughput
 
     quiet_lightning()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule, model = build(cfg, choices)
+    model.identity = resume.identity(cfg, choices)
     task = model.task
-    if task.vocab is not None:  # what runner.lm needs besides the checkpoint
-        (run_dir / "vocab.json").write_text(json.dumps(list(task.vocab)))
     monitor = f"val/{task.monitor}"
-    checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode=task.monitor_mode, save_last=True
-    )
+    checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=monitor,
+                                 mode=task.monitor_mode)
+    # last.ckpt every few steps, for resuming after a kill; Lightning writes it atomically
+    last = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_top_k=0, save_last=True,
+                           every_n_train_steps=cfg.checkpoint.every_n_steps)
     throughput = Throughput()
+    csv_logger = CSVLogger(run_dir, name="", version="")
     trainer = L.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=run_dir,
-        logger=[CSVLogger(run_dir, name="", version="")],
-        callbacks=[checkpoint, throughput, Progress()],
+        logger=[csv_logger, *loggers],
+        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, run_dir)],
     )
-    trainer.fit(model, datamodule=datamodule)
-    outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "baseline": task.baseline}
+    distributed.check_launch(trainer)
+    if trainer.is_global_zero:  # under DDP the other processes write nothing
+        resume.keep_metrics(csv_logger, plan.step)
+        if task.vocab is not None:  # what runner.lm needs besides the checkpoint
+            (run_dir / "vocab.json").write_text(json.dumps(list(task.vocab)))
+    trainer.fit(model, datamodule=resume.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
+    trainer.save_checkpoint(run_dir / resume.LAST)
+    outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
+                               "baseline": task.baseline}
     if model.diverged_at is not None:
         outcome.update(status="diverged", diverged_at_step=model.diverged_at, steps=model.diverged_at)
     else:
         if model.validated_at != trainer.global_step:  # the final weights have not been scored yet
-            trainer.validate(model, datamodule=datamodule, verbose=False)
+            trainer.validate(model, datamodule=datamodule, verbose=False, weights_only=True)
         outcome.update(status="ok", val=_strip(trainer.callback_metrics, "val/"))
         if task.has_test:
-            tested = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+            tested = trainer.test(model, datamodule=datamodule, verbose=False, weights_only=True)[0]
             outcome["test"] = _strip(tested, "test/")
     if checkpoint.best_model_score is not None:
         outcome["best_val"] = {task.monitor: float(checkpoint.best_model_score)}
-    outcome["train_tokens_per_s"] = throughput.tokens_per_s
+    per_process = throughput.tokens_per_s  # rank 0's part of every batch
+    outcome["train_tokens_per_s"] = per_process * trainer.world_size if per_process is not None else None
     return outcome
 
 
@@ -98,17 +112,31 @@ def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
 
 
 def run(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> dict[str, Any]:
-    """Train one configuration and write ``results.json``; a failure is recorded, not raised."""
+    """Train one configuration and write ``results.json``; a failure is recorded, not raised.
+
+    A folder that already holds this run finished is left as it is; one that
+    holds another configuration's work is refused (``resume.RunFolderError``).
+    """
+    run_dir = Path(run_dir)
+    plan = resume.plan(run_dir, cfg, choices)
+    if plan.finished is not None:
+        log.info("already finished in %s: skipped (resume=false to run it again)", run_dir)
+        return plan.finished
+    if plan.checkpoint is not None:
+        log.info("resuming from %s", plan.checkpoint)
     start = time.perf_counter()
     record: dict[str, Any] = {
         "status": "failed",
         **{kind: choices.get(kind) for kind in ("cell", "data", "grad", "optim")},
         "seed": cfg.seed,
+        "config": resume.resolved(cfg),
     }
-    try:
-        record.update(fit(cfg, choices, Path(run_dir)))
-    except Exception as exc:  # the record says why; a multirun goes on with the next job
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    record["wall_s"] = round(time.perf_counter() - start, 3)
-    results.write(run_dir, record)
+    with wandb_run.tracked(cfg, choices, run_dir, record) as loggers:  # the W&B run ends with the block
+        try:
+            record.update(fit(cfg, choices, run_dir, plan, loggers))
+        except Exception as exc:  # the record says why; a multirun goes on with the next job
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        record["wall_s"] = round(time.perf_counter() - start, 3)
+        if distributed.is_writer():
+            results.write(run_dir, record)
     return record

@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+# Tests never download: every corpus comes from the shared copy beside the checkout.
+os.environ["RUNNER_DATA_DIR"] = str(SHARED_DATA)
 
 TINY = [
     "data.seq_len=8", "data.batch_size=16", "data.num_train=64", "data.num_val=32",
@@ -19,10 +22,25 @@ TINY = [
 ]
 
 
-def runner(*args: str, cwd: Path, env: dict[str, str] | None = None, module: str = "runner",
-           timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m <module> args`` in ``cwd`` and return the finished process."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+# Plugins installed from other distributions (the example package CI installs), by distribution name.
+THIRD_PARTY = sorted({ep.dist.name for ep in entry_points(group="runner") if ep.dist and ep.dist.name != "runner"})
+
+
+def runner(*args: str, cwd: Path, env: dict[str, str | None] | None = None, module: str = "runner",
+           timeout: float = 600, isolated: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m <module> args`` in ``cwd`` and return the finished process.
+
+    ``isolated``: switch off the installed third-party plugins (on top of any
+    ``RUNNER_DISABLE_PLUGINS`` given), so that what a test asserts about the
+    built-ins (``--help`` lists exactly rnn, lstm, gru) holds wherever it runs.
+    A variable given as None in ``env`` is removed.
+    """
+    # W&B (the default logger) stays off unless a test asks for it: tests/test_wandb.py does
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "disabled", **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    if isolated:
+        disabled = [full_env.get("RUNNER_DISABLE_PLUGINS", ""), *THIRD_PARTY]
+        full_env["RUNNER_DISABLE_PLUGINS"] = ",".join(filter(None, disabled))
     return subprocess.run(
         [sys.executable, "-m", module, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
         timeout=timeout,

@@ -8,16 +8,43 @@ validation set never overlaps the training draws.
 from __future__ import annotations
 
 import math
+from typing import Iterator
 
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler, TensorDataset
 
+from runner import distributed
 from runner.task import Task
 from runner_plugins.tasks import SyntheticConfig
 
 SPLITS = {"train": 0, "val": 1}
+
+
+class Part(Sampler[list[int]]):
+    """A DDP process's contiguous part of every batch (the whole batch in one process).
+
+    Every process draws the same seeded batches, so the parts never overlap and
+    together make the batch a single process would train on.
+    """
+
+    def __init__(self, batches: BatchSampler, rank: int, size: int):
+        self.batches, self.rank, self.size = batches, rank, size
+
+    def _part(self, batch_len: int) -> slice:
+        return distributed.part(batch_len, self.rank, self.size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.batches:
+            mine = batch[self._part(len(batch))]
+            if mine:  # a last batch smaller than the number of processes leaves some without
+                yield mine
+
+    def __len__(self) -> int:  # counted, not iterated: iterating would draw from the seeded shuffle
+        full, rest = divmod(len(self.batches.sampler), self.batches.batch_size)
+        last = self._part(rest)
+        return full + int(not self.batches.drop_last and last.stop > last.start)
 
 
 class SyntheticData(L.LightningDataModule):
@@ -39,13 +66,17 @@ class SyntheticData(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         data = self.splits[split]
+        rank, size = distributed.rank_and_size(self.trainer)
+        distributed.check_batch(self.config.batch_size, size)
+        if len(data) < size:  # a process without batches would wait forever for the others' metrics
+            raise ValueError(f"{len(data)} {split} sequences cannot be shared by {size} processes")
         if shuffle:
             order = RandomSampler(data, generator=torch.Generator().manual_seed(self.config.seed))
         else:
             order = SequentialSampler(data)
         # whole batches are sliced out of the tensors: no per-sample Python work
         batches = BatchSampler(order, self.config.batch_size, drop_last=shuffle)
-        return DataLoader(data, sampler=batches, batch_size=None)
+        return DataLoader(data, sampler=Part(batches, rank, size), batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

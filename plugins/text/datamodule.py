@@ -9,6 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from runner import distributed
 from runner.task import Task
 from runner_plugins.text import TextConfig
 from runner_plugins.text import corpus, fetch
@@ -22,14 +23,15 @@ class Windows(Dataset):
 
     Stream j is the j-th slice of the split; window i of every stream follows
     window i-1, so the hidden state can be carried from one to the next.
+    ``streams`` picks a DDP process's own contiguous streams out of the batch.
     """
 
-    def __init__(self, ids: torch.Tensor, batch_size: int, bptt: int):
+    def __init__(self, ids: torch.Tensor, batch_size: int, bptt: int, streams: slice = slice(None)):
         length = (len(ids) - 1) // batch_size
         if length < 1:
             raise DataError(f"a split of {len(ids)} tokens is too short for {batch_size} streams")
-        self.inputs = ids[: batch_size * length].view(batch_size, length)
-        self.targets = ids[1 : batch_size * length + 1].view(batch_size, length)
+        self.inputs = ids[: batch_size * length].view(batch_size, length)[streams]
+        self.targets = ids[1 : batch_size * length + 1].view(batch_size, length)[streams]
         self.bptt = bptt
 
     def __len__(self) -> int:
@@ -87,7 +89,10 @@ class TextData(L.LightningDataModule):
                     carry_state=True, has_test=True, vocab=tuple(self.vocab))
 
     def _loader(self, split: str) -> DataLoader:
-        windows = Windows(self.ids[split], self.config.batch_size, self.config.bptt)
+        rank, size = distributed.rank_and_size(self.trainer)
+        distributed.check_batch(self.config.batch_size, size)
+        streams = distributed.part(self.config.batch_size, rank, size)
+        windows = Windows(self.ids[split], self.config.batch_size, self.config.bptt, streams)
         return DataLoader(windows, batch_size=None, shuffle=False)
 
     def train_dataloader(self) -> DataLoader:

@@ -1,0 +1,278 @@
+"""Every installed plugin passes the contract kit (runner.testing), and the kit rejects broken ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+import torch
+from conftest import SHARED_DATA
+from hydra.errors import ConfigCompositionException
+from torch import nn
+
+from runner import registry, testing
+from runner.registry import Plugin, Registry
+from runner.task import Task
+from runner.testing import ContractError
+
+INSTALLED = registry.load()
+# Tiny sizes for whichever of these fields a plugin's config has, so that any plugin checks fast.
+SMALL = {"hidden_size": 4, "seq_len": 10, "batch_size": 4, "num_train": 16, "num_val": 8, "bptt": 5}
+EXTRA = {"text": [f"data.root={SHARED_DATA / 'ptb'}", "data.train=ptb.valid.txt", "data.valid=ptb.test.txt",
+                  "data.test=ptb.test.txt"]}
+
+
+def small(kind: str, name: str) -> list[str]:
+    names = {f.name for f in dataclasses.fields(INSTALLED.get(kind, name).config_class)}
+    return [f"{kind}.{k}={v}" for k, v in SMALL.items() if k in names] + EXTRA.get(name, [])
+
+
+def cell_cases() -> list[tuple[str, list[str]]]:
+    cases = []
+    for name, plugin in sorted(INSTALLED.plugins["cell"].items()):
+        fields = {f.name for f in dataclasses.fields(plugin.config_class)}
+        cases.append((name, small("cell", name)))
+        if "num_layers" in fields:
+            cases.append((name, [*small("cell", name), "cell.num_layers=2"]))
+        if "impl" in fields:
+            cases.append((name, [*small("cell", name), "cell.impl=reference", "cell.num_layers=2"]))
+    return cases
+
+
+@pytest.fixture
+def data_dir(monkeypatch):
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(SHARED_DATA))
+
+
+@pytest.mark.parametrize("name,overrides", cell_cases(), ids=lambda v: v if isinstance(v, str) else " ".join(v))
+def test_every_cell_keeps_the_contract(name, overrides):
+    cell = testing.check_cell(name, overrides)
+    assert cell.output_size == 4
+
+
+@pytest.mark.parametrize("name", sorted(INSTALLED.plugins["data"]))
+def test_every_dataset_keeps_the_contract(name, data_dir):
+    assert isinstance(testing.check_dataset(name, small("data", name)), Task)
+
+
+@pytest.mark.parametrize("name", sorted(INSTALLED.plugins["grad"]))
+def test_every_grad_handler_keeps_the_contract(name):
+    answers = testing.check_grad_handler(name)
+    assert answers[1e-8] is False  # nothing to clip in gradients that small
+    assert answers[1e8] is (name != "none")
+
+
+def test_config_comes_back_typed_with_the_overrides_and_its_checks():
+    config = testing.check_config("cell", "gru", ["cell.hidden_size=7", "cell.impl=reference"])
+    assert (config.hidden_size, config.impl.value) == (7, "reference")
+    with pytest.raises(ValueError, match="hidden_size must be at least 1"):
+        testing.check_config("cell", "gru", ["cell.hidden_size=0"])
+    with pytest.raises(ConfigCompositionException, match="hidden_size=abc"):
+        testing.check_config("cell", "gru", ["cell.hidden_size=abc"])
+
+
+def test_the_kit_imports_without_pytest_or_torch(tmp_path):
+    # sys.modules[name] = None makes `import name` fail as if it were not installed
+    code = ("import sys; sys.modules['pytest'] = None; import runner.testing as t; "
+            "print(callable(t.check_cell), hasattr(t, 'runner_train'), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "False"]
+
+
+def test_runner_train_fixture_trains_through_the_entry_point(runner_train):
+    record = runner_train("cell=gru", "data=adding", *small("data", "adding"), "cell.hidden_size=4")
+    assert record["status"] == "ok" and record["steps"] == 3
+    assert (record["cell"], record["data"], record["grad"]) == ("gru", "adding", "clip_norm")
+    with pytest.raises(ContractError, match="without results.json(.|\n)*hidden_size"):
+        runner_train("cell.hidden_size=abc")
+
+
+# -- the kit must catch what breaks the contract -------------------------------------------------
+
+
+@dataclass
+class Empty:
+    pass
+
+
+def with_plugin(kind: str, builder, config_class: type = Empty) -> Registry:
+    """The installed plugins plus one fake named ``fake`` (the kit composes the whole config)."""
+    plugins = Registry(plugins={k: dict(v) for k, v in INSTALLED.plugins.items()})
+    plugins.plugins[kind]["fake"] = Plugin(kind, "fake", builder, config_class, "test")
+    return plugins
+
+
+@dataclass
+class Doubling:
+    width: int = 2
+
+    def __post_init__(self) -> None:
+        self.width *= 2  # not idempotent: a saved config would not read back the same
+
+
+def test_check_config_catches_a_config_that_changes_when_read_back():
+    plugins = with_plugin("cell", print, Doubling)
+    with pytest.raises(ContractError, match="override cell.width=3 gave 6"):
+        testing.check_config("cell", "fake", ["cell.width=3"], plugins=plugins)
+    with pytest.raises(ContractError, match="changes when saved and read back"):
+        testing.check_config("cell", "fake", plugins=plugins)
+
+
+class Cell(nn.Module):
+    """A correct minimal cell; the broken ones below change one thing."""
+
+    def __init__(self, input_size: int):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, 4, batch_first=True)
+        self.output_size = 4
+
+    def forward(self, x, state=None):
+        return self.rnn(x, state)
+
+
+class Forgetful(Cell):
+    def forward(self, x, state=None):
+        return self.rnn(x)
+
+
+class TimeFirst(Cell):
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return out.transpose(0, 1), state
+
+
+class Unused(Cell):
+    def __init__(self, input_size: int):
+        super().__init__(input_size)
+        self.spare = nn.Parameter(torch.zeros(3))
+
+
+class Boxed:
+    def __init__(self, h):
+        self.h = h
+
+
+class HiddenState(Cell):
+    def forward(self, x, state=None):
+        out, h = self.rnn(x, None if state is None else state.h)
+        return out, Boxed(h)
+
+
+class Unseeded(Cell):
+    def __init__(self, input_size: int):
+        super().__init__(input_size)
+        with torch.no_grad():
+            self.rnn.weight_hh_l0.fill_(random.random())
+
+
+class NoSize(Cell):
+    def __init__(self, input_size: int):
+        super().__init__(input_size)
+        del self.output_size
+
+
+@pytest.mark.parametrize("cls,problem", [
+    (Cell, None), (Forgetful, "two windows"), (TimeFirst, "expected \\(batch, time, output_size\\)"),
+    (Unused, "parameter spare gets no gradient"), (HiddenState, "gradients cross a detached state"),
+    (Unseeded, "same seed builds a different cell"), (NoSize, "output_size is None"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_check_cell_catches_a_broken_cell(cls, problem):
+    plugins = with_plugin("cell", lambda config, input_size: cls(input_size))
+    if problem is None:
+        testing.check_cell("fake", plugins=plugins)
+        return
+    with pytest.raises(ContractError, match=problem):
+        testing.check_cell("fake", plugins=plugins)
+
+
+class Data:
+    """A correct minimal dataset: the adding problem's shapes, drawn from a seeded generator."""
+
+    task = Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last")
+
+    def __init__(self, config):
+        self.config = config
+
+    def prepare_data(self):
+        pass
+
+    def setup(self, stage):
+        generator = torch.Generator().manual_seed(0)
+        self.x, self.y = torch.rand(8, 5, 2, generator=generator), torch.rand(8, generator=generator)
+
+    def train_dataloader(self):
+        return [(self.x[:4], self.y[:4]), (self.x[4:], self.y[4:])]
+
+    val_dataloader = train_dataloader
+
+
+class EveryStep(Data):
+    def train_dataloader(self):
+        return [(self.x, self.x[..., 0])]
+
+
+class GlobalRNG(Data):
+    def setup(self, stage):
+        self.x, self.y = torch.rand(8, 5, 2), torch.rand(8)
+
+
+class TokensOutOfRange(Data):
+    task = Task(inputs="tokens", input_size=3, targets="classes", output_size=2, loss_steps="last")
+
+    def train_dataloader(self):
+        return [(torch.full((4, 5), 3), torch.zeros(4, dtype=torch.long))]
+
+
+class StrayBaseline(Data):
+    task = Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last",
+                baseline={"accuracy": 0.5})
+
+
+@pytest.mark.parametrize("cls,problem", [
+    (Data, None), (EveryStep, "the Task \\(targets=real, loss_steps=last\\) says \\(8,\\)"),
+    (GlobalRNG, "change with torch's global generator"), (TokensOutOfRange, "token ids outside"),
+    (StrayBaseline, "baselines \\['accuracy'\\] are not among"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_check_dataset_catches_a_broken_dataset(cls, problem):
+    plugins = with_plugin("data", cls)
+    if problem is None:
+        testing.check_dataset("fake", plugins=plugins)
+        return
+    with pytest.raises(ContractError, match=problem):
+        testing.check_dataset("fake", plugins=plugins)
+
+
+def boasts(parameters):
+    return True
+
+
+def hides(parameters):
+    for p in parameters:
+        p.grad.mul_(0.5)
+    return False
+
+
+def mumbles(parameters):
+    return None
+
+
+def steps(parameters):
+    with torch.no_grad():
+        for p in parameters:
+            p.sub_(p.grad)
+    return False
+
+
+@pytest.mark.parametrize("handler,problem", [
+    (boasts, "answered True at scale 1e-08, but the gradients did not change"),
+    (hides, "answered False at scale 1e-08, but the gradients changed"),
+    (mumbles, "answered None, not a bool"), (steps, "changed the weights"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_check_grad_handler_catches_a_broken_handler(handler, problem):
+    with pytest.raises(ContractError, match=problem):
+        testing.check_grad_handler("fake", plugins=with_plugin("grad", lambda config: handler))

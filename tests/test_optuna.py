@@ -1,0 +1,54 @@
+"""Optuna search through hydra-optuna-sweeper: every trial is a run, scored by its validation metric."""
+
+import json
+import math
+
+import optuna
+import yaml
+
+from conftest import TINY, runner
+from runner.cli import objective
+
+
+def test_a_small_search_scores_each_trial_by_its_run(tmp_path):
+    # hidden size 0 is refused by the cell: with the seeded sampler some trials fail, the others complete
+    out = runner("-m", "experiment=search_adding", "hydra.sweeper.n_trials=3", "cell.hidden_size=choice(0,8)",
+                 *[t for t in TINY if not t.startswith("cell.hidden_size")], "logger=csv", "hydra.sweep.dir=sweep",
+                 cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    study = optuna.load_study(study_name="search_adding", storage=f"sqlite:///{tmp_path}/search_adding.db")
+    trials = sorted(study.trials, key=lambda t: t.number)
+    records = [json.loads(next((tmp_path / "sweep").glob(f"{t.number}_*/results.json")).read_text()) for t in trials]
+    assert len(trials) == 3
+    for trial, record in zip(trials, records):
+        assert record["config"]["cell"]["hidden_size"] == trial.params["cell.hidden_size"]
+        assert record["config"]["optim"]["lr"] == trial.params["optim.lr"]
+        assert record["config"]["grad"]["max_norm"] == trial.params["grad.max_norm"]
+        assert 1e-4 <= trial.params["optim.lr"] <= 3e-2 and 0.1 <= trial.params["grad.max_norm"] <= 10
+        if record["status"] == "ok":
+            assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == record["val"]["mse"]
+        else:
+            assert record["status"] == "failed" and trial.state == optuna.trial.TrialState.FAIL
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL}
+    best = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())
+    assert best["best_value"] == min(r["val"]["mse"] for r in records if r["status"] == "ok")
+
+
+def test_the_objective_ranks_diverged_runs_last_and_fails_failed_ones():
+    ok = {"status": "ok", "monitor": "val/accuracy", "monitor_mode": "max", "val": {"loss": 0.2, "accuracy": 0.9}}
+    assert objective(ok) == 0.9
+    assert objective({"status": "diverged", "monitor": "val/mse", "monitor_mode": "min"}) == math.inf
+    assert objective({"status": "diverged", "monitor": "val/accuracy", "monitor_mode": "max"}) == -math.inf
+    assert math.isnan(objective({"status": "failed", "error": "ValueError: ..."}))
+    # what the pinned Optuna makes of them: inf is a complete (worst) trial, NaN is refused
+    study = optuna.create_study(direction="minimize")
+    study.tell(study.ask(), 1.0)
+    study.tell(study.ask(), math.inf)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert study.best_value == 1.0
+    try:
+        study.tell(study.ask(), math.nan)
+    except ValueError as exc:  # the sweeper records the trial as failed and goes on
+        assert "nan" in str(exc)
+    else:
+        raise AssertionError("Optuna accepted NaN as a value")

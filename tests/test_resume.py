@@ -1,0 +1,90 @@
+"""A killed run resumes to the same result; sweeps skip what is done; same seed, same numbers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import results, runner
+
+# dropout draws from the RNG, 7 batches an epoch: a kill lands mid-epoch, several epochs in
+KILLABLE = [
+    "data.seq_len=20", "data.num_train=224", "data.num_val=64", "data.batch_size=32", "cell.hidden_size=16",
+    "model.dropout=0.2", "trainer.max_steps=300", "trainer.val_check_interval=25", "checkpoint.every_n_steps=15",
+    "trainer.log_every_n_steps=1",
+]
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
+def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path):
+    whole = runner(*KILLABLE, "hydra.run.dir=whole", cwd=tmp_path, env=ONE_THREAD)
+    assert whole.returncode == 0, whole.stderr
+
+    args = [sys.executable, "-m", "runner", *KILLABLE, "hydra.run.dir=killed"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, **ONE_THREAD},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (last.exists() and torch.load(last, weights_only=True)["global_step"] >= 40):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed" / "results.json").exists(), "the run finished before it could be killed"
+    killed_at = torch.load(last, weights_only=True)["global_step"]
+    assert 40 <= killed_at < 300
+
+    again = runner(*KILLABLE, "hydra.run.dir=killed", cwd=tmp_path, env=ONE_THREAD)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stderr + again.stdout
+    a, b = results(tmp_path / "whole"), results(tmp_path / "killed")
+    assert b["status"] == "ok" and b["steps"] == 300
+    assert a["val"] == b["val"] and a["best_val"] == b["best_val"]  # bitwise: the floats are equal
+    assert (tmp_path / "whole" / "metrics.csv").read_text() == (tmp_path / "killed" / "metrics.csv").read_text()
+
+
+def test_a_sweep_rerun_skips_finished_jobs_and_redoes_failed_ones(tmp_path, tiny):
+    tiny = [t for t in tiny if not t.startswith("data.seq_len")]
+    sweep = ["-m", "data.seq_len=1,8,9", *tiny, "hydra.sweep.dir=sweep"]
+    assert runner(*sweep, cwd=tmp_path).returncode == 0
+    folders = sorted((tmp_path / "sweep").glob("[0-9]_*"))
+    before = [results(f) for f in folders]
+    assert [r["status"] for r in before] == ["failed", "ok", "ok"]
+    (folders[2] / "results.json").unlink()  # as if that job had been killed before it finished
+
+    out = runner(*sweep, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    after = [results(f) for f in folders]
+    assert after[1] == before[1]  # untouched, wall time included
+    assert "already finished" in out.stderr + out.stdout
+    assert after[0]["status"] == "failed" and after[0]["wall_s"] != before[0]["wall_s"]  # tried again
+    assert after[2]["status"] == "ok" and after[2]["val"] == before[2]["val"]
+
+
+def test_resume_false_runs_a_finished_run_again(tmp_path, tiny):
+    assert runner(*tiny, "hydra.run.dir=run", cwd=tmp_path).returncode == 0
+    first = results(tmp_path / "run")
+    assert runner(*tiny, "hydra.run.dir=run", "resume=false", cwd=tmp_path).returncode == 0
+    second = results(tmp_path / "run")
+    assert second["wall_s"] != first["wall_s"] and second["val"] == first["val"]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_same_command_same_seed_same_results(tmp_path, tiny, cell):
+    for folder in ("one", "two"):
+        out = runner(f"cell={cell}", "model.dropout=0.1", *tiny, f"hydra.run.dir={folder}", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    one, two = results(tmp_path / "one"), results(tmp_path / "two")
+    assert one["val"] == two["val"] and one["best_val"] == two["best_val"]
+    three = runner(f"cell={cell}", "model.dropout=0.1", *tiny, "seed=1", "hydra.run.dir=three", cwd=tmp_path)
+    assert three.returncode == 0 and results(tmp_path / "three")["val"] != one["val"]
+
+
+def test_results_record_the_resolved_config(tmp_path, tiny):
+    assert runner(*tiny, "hydra.run.dir=run", cwd=tmp_path).returncode == 0
+    record = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert record["config"]["cell"]["hidden_size"] == 8 and record["config"]["data"]["seed"] == 0

@@ -1,0 +1,132 @@
+"""logger=wandb with the real wandb client, offline, read back from the files it writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import results, runner
+
+# The .wandb file is a LevelDB-style log (wandb's own Python reader is gone from recent clients):
+# a 7-byte file header, then 32 KiB blocks of records, each a 7-byte header (crc32, length,
+# type) and a piece of one protobuf Record; FIRST/MIDDLE/LAST pieces make one record.
+BLOCK, HEADER, FULL, LAST = 32768, 7, 1, 4
+
+
+def records(path: Path) -> list:
+    from wandb.proto import wandb_internal_pb2
+
+    data = path.read_bytes()
+    assert data[:4] == b":W&B"
+    pos, pieces, out = HEADER, b"", []
+    while pos + HEADER <= len(data):
+        left = BLOCK - pos % BLOCK
+        if left < HEADER:  # the rest of a block is padding
+            pos += left
+            continue
+        length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+        pieces += data[pos + HEADER : pos + HEADER + length]
+        pos += HEADER + length
+        if kind in (FULL, LAST):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pieces)
+            out.append(record)
+            pieces = b""
+    return out
+
+
+class OfflineRun:
+    """What one offline run directory says: the run record, config, history, summary, exit code."""
+
+    def __init__(self, run_dir: Path):
+        (self.path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")  # exactly one W&B run per job
+        self.history: list[dict] = []
+        self.summary: dict = {}
+        self.exit_code = None
+        for r in records(self.path):
+            kind = r.WhichOneof("record_type")
+            if kind == "run":
+                self.run = r.run
+                self.config = {item.key: json.loads(item.value_json) for item in r.run.config.update}
+            elif kind == "history":
+                self.history.append({_key(item): json.loads(item.value_json) for item in r.history.item})
+            elif kind == "summary":
+                self.summary.update({_key(item): json.loads(item.value_json) for item in r.summary.update})
+            elif kind == "exit":
+                self.exit_code = r.exit.exit_code
+
+
+def _key(item) -> str:
+    return item.key or "/".join(item.nested_key)
+
+
+def offline(tmp_path: Path, mode: str | None = "offline") -> dict[str, str | None]:
+    """Everything wandb writes lands in tmp_path; no credentials, so nothing can go online."""
+    home = tmp_path / "wandb-home"
+    return {"WANDB_MODE": mode, "WANDB_DIR": str(home), "WANDB_CACHE_DIR": str(home / "cache"),
+            "WANDB_CONFIG_DIR": str(home / "config"), "WANDB_DATA_DIR": str(home / "data"),
+            "WANDB_API_KEY": None, "NETRC": str(home / "netrc"), "WANDB_BASE_URL": "http://127.0.0.1:9"}
+
+
+def test_help_and_cfg_do_not_import_wandb(tmp_path):
+    out = runner("--cfg", "job", cwd=tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1", **offline(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    assert "project: runner" in out.stdout  # the default logger is wandb
+    imported = [line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")]
+    assert "hydra" in imported and "wandb" not in imported
+    listed = runner("--help", cwd=tmp_path).stdout
+    assert "logger: csv, wandb" in listed and "probe: default" in listed
+
+
+def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
+    # no WANDB_MODE and no credentials: offline, in RUN_DIR/wandb, and nowhere else
+    out = runner("cell=gru", *tiny, "trainer.log_every_n_steps=1", "hydra.run.dir=run", cwd=tmp_path,
+                 env=offline(tmp_path, mode=None))
+    assert out.returncode == 0, out.stderr
+    run_dir = tmp_path / "run"
+    record, wb = results(run_dir), OfflineRun(run_dir)
+    assert wb.run.project == "runner" and wb.run.job_type == "train" and not wb.run.run_group
+    assert set(wb.run.tags) == {"cell=gru", "data=adding", "seq_len=8", "grad=clip_norm", "threshold=1.0"}
+    assert wb.run.display_name.startswith("cell=gru,data.seq_len=8")
+    assert wb.config["cell"]["hidden_size"] == 8 and wb.config["data"]["seed"] == 0  # resolved, not ${seed}
+    logged = set().union(*wb.history)
+    assert {"train/loss", "train/mse", "grad/norm_before", "grad/norm_after", "grad/clipped", "lr",
+            "val/mse", "trainer/global_step"} <= logged
+    assert wb.summary["status"] == "ok" and wb.summary["steps"] == 4
+    assert wb.summary["val/mse"] == record["val"]["mse"] and wb.summary["baseline/mse"] == record["baseline"]["mse"]
+    assert wb.exit_code == 0
+    assert (run_dir / "metrics.csv").exists()
+    assert not list((tmp_path / "wandb-home").glob("**/*.wandb"))
+
+
+def test_multirun_jobs_get_their_own_runs_in_one_group_even_when_they_fail(tmp_path, tiny):
+    tiny = [t for t in tiny if not t.startswith(("data.seq_len", "trainer.max_steps"))]
+    # job 0 fails at setup (the adding problem needs 2 steps), job 1 diverges
+    out = runner("-m", "data.seq_len=1,8", "cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny,
+                 "trainer.max_steps=50", "hydra.sweep.dir=sweep", cwd=tmp_path, env=offline(tmp_path))
+    assert out.returncode == 0, out.stderr
+    failed_dir, diverged_dir = (next((tmp_path / "sweep").glob(f"{i}_*")) for i in (0, 1))
+    failed, diverged = OfflineRun(failed_dir), OfflineRun(diverged_dir)
+    assert failed.run.run_id != diverged.run.run_id
+    assert failed.run.run_group == diverged.run.run_group == "sweep"
+    assert failed.run.display_name != diverged.run.display_name
+    assert failed.summary["status"] == "failed" and "seq_len must be at least 2" in failed.summary["error"]
+    assert failed.exit_code == 1
+    assert diverged.summary["status"] == "diverged" and diverged.exit_code == 0
+    assert diverged.summary["diverged_at_step"] == results(diverged_dir)["diverged_at_step"]
+
+
+def test_wandb_that_cannot_start_warns_once_and_training_goes_on(tmp_path, tiny):
+    # online without credentials: wandb.init refuses, the run must not care
+    out = runner(*tiny, "hydra.run.dir=run", cwd=tmp_path, env=offline(tmp_path, mode="online"))
+    assert out.returncode == 0, out.stderr
+    assert (out.stdout + out.stderr).count("W&B did not start") == 1
+    assert results(tmp_path / "run")["status"] == "ok"
+    assert not list((tmp_path / "run").glob("wandb/*/*.wandb"))
+
+
+def test_logger_csv_turns_wandb_off(tmp_path, tiny):
+    out = runner(*tiny, "logger=csv", "hydra.run.dir=run", cwd=tmp_path, env=offline(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "run" / "wandb").exists()
+    assert (tmp_path / "run" / "metrics.csv").exists()
