@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import math
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from runner import config, registry
 from runner.resume import RunFolderError
@@ -24,34 +26,35 @@ from runner.resume import RunFolderError
 log = logging.getLogger("runner")
 
 
-def objective(record: dict[str, Any]) -> float:
+def objective(record: dict[str, Any]) -> float | None:
     """What a run returns to a sweeper (Optuna): its final validation metric.
 
     A diverged run scores the worst value (inf, or -inf for a metric to
-    maximise), so a search learns to avoid its region; a failed run returns
-    NaN, which Optuna records as a failed trial.
+    maximise), so that a search learns to avoid its region. A run without a
+    result returns None, which hydra-optuna-sweeper records as a failed trial
+    before going on (NaN would crash it: it tells Optuna a failed trial's value).
     """
-    if record["status"] == "ok":
-        value = record["val"].get(record["monitor"].removeprefix("val/"))  # null in JSON: not finite
-        return math.nan if value is None else float(value)
     if record["status"] == "diverged":
         return -math.inf if record.get("monitor_mode") == "max" else math.inf
-    return math.nan
+    value = record.get("val", {}).get(record.get("monitor", "").removeprefix("val/"))  # JSON null: not finite
+    if record["status"] != "ok" or value is None or math.isnan(value):
+        return None
+    return float(value)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://runner_conf", config_name="config")
-def job(cfg: DictConfig) -> float:
+def job(cfg: DictConfig) -> float | None:
     from runner.train import run
 
     hydra_cfg = HydraConfig.get()
     where = hydra_cfg.runtime.output_dir
     try:
         record = run(cfg, dict(hydra_cfg.runtime.choices), Path(where))
-    except RunFolderError as exc:  # nothing was written: the folder's work stays as it was
-        log.error("%s", exc)
+    except (RunFolderError, OmegaConfBaseException) as exc:  # nothing was written: the folder stays as it was
+        log.error("%s", str(exc).strip())
         if hydra_cfg.mode == RunMode.RUN:
             sys.exit(1)
-        return math.nan
+        return None
     if record["status"] == "failed":
         log.error("failed: %s  (details: %s/results.json)", record["error"], where)
         if hydra_cfg.mode == RunMode.RUN:
@@ -76,11 +79,26 @@ def unknown_choice(argv: list[str], options: dict[str, list[str]]) -> str | None
     return None
 
 
+def unwritable_output(argv: list[str]) -> str | None:
+    """The message for a run or sweep folder that cannot be created, checked before Hydra tries."""
+    folders = [Path(v) for k, _, v in (a.partition("=") for a in argv)
+               if k in ("hydra.run.dir", "hydra.sweep.dir") and "$" not in v] or [Path.cwd()]
+    for folder in folders:
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"cannot create the output folder {folder}: {existing} is a file"
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"cannot create the output folder {folder}: {existing} is not writable"
+    return None
+
+
 def main() -> None:
     plugins = registry.load()
     registry.warn_failures(plugins)
     config.store(plugins)
-    problem = unknown_choice(sys.argv[1:], config.options(plugins))
+    problem = unknown_choice(sys.argv[1:], config.options(plugins)) or unwritable_output(sys.argv[1:])
     if problem:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)

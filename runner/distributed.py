@@ -8,6 +8,7 @@ is the same experiment on one device or many. Only the process of global rank
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -30,13 +31,19 @@ def check_batch(batch_size: int, size: int) -> None:
 
 
 def is_writer() -> bool:
-    """Whether this process writes the run's files: global rank 0, or the only process."""
+    """Whether this process writes the run's files: global rank 0, or the only process.
+
+    Lightning knows the global rank once a Trainer exists; before that it reads
+    it from the environment, where the first process of another node of a
+    multi-node launch is told apart only by NODE_RANK.
+    """
     from lightning.fabric.utilities.rank_zero import rank_zero_only
 
-    return rank_zero_only.rank == 0
+    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
 
 
 def in_multirun() -> bool:
+    """Whether this process runs one job of a Hydra multirun (a sweep)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -58,5 +65,5 @@ def check_launch(trainer: Any) -> None:
         # Lightning starts the other processes by re-running the command line, which in a
         # multirun would start the whole sweep again in each of them
         raise ValueError("DDP inside a multirun needs processes started by the cluster: use "
-                         "hydra/launcher=submitit_slurm with hydra.launcher.tasks_per_node=<devices> "
-                         "(or torchrun), or run each DDP job on its own (see README: Scaling out)")
+                         "hydra/launcher=slurm with hydra.launcher.tasks_per_node=<devices>, "
+                         "or run each DDP job on its own (see README: Scaling out)")

@@ -69,8 +69,10 @@ def start(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> Any | None
     except Exception as exc:  # W&B is a record of the run, never a reason to lose it
         log.warning("W&B did not start, training goes on without it: %s: %s", type(exc).__name__, exc)
         return None
-    where = run.url if not run.offline else f"{run.dir} (upload: wandb sync {Path(run.dir).parent})"
-    log.info("W&B run %s: %s", run.name, where)
+    if run.offline:
+        log.info("W&B run %s is offline; upload it with: wandb sync %s", run.id, Path(run.dir).parent)
+    else:
+        log.info("W&B run %s: %s", run.id, run.url)
     return run
 
 
