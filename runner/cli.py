@@ -64,6 +64,37 @@ def job(cfg: DictConfig) -> float | None:
     return objective(record)
 
 
+HELP = """runner: train recurrent sequence models and compare them side by side.
+
+  python -m runner cell=gru data=adding data.seq_len=100
+  python -m runner -m cell=rnn,lstm,gru data=adding data.seq_len=50,100 grad=clip_norm grad.max_norm=1,5
+
+== Configuration groups ==
+Compose your configuration from those groups (group=option)
+
+{groups}
+
+== Config ==
+Override anything in the config (foo.bar=value)
+
+{config}
+Every run writes results.json, metrics.csv and .hydra/config.yaml into its output folder.
+Installed plugins: python -m runner.plugins
+Hydra's own options: python -m runner --hydra-help
+"""
+
+
+def print_help(overrides: list[str]) -> None:
+    """Hydra's --help, without the walk over Hydra's own groups that costs it seconds."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    groups = "\n".join(f"{group}: {', '.join(names)}" for group, names in config.options().items())
+    with initialize_config_module(config_module="runner_conf", version_base="1.3"):
+        composed = OmegaConf.to_yaml(compose(config_name="config", overrides=overrides))
+    print(HELP.format(groups=groups, config=composed))
+
+
 def unknown_choice(argv: list[str], options: dict[str, list[str]]) -> str | None:
     """The message for a ``group=name`` override naming no installed option, if any."""
     for arg in argv:
@@ -98,7 +129,10 @@ def main() -> None:
     plugins = registry.load()
     registry.warn_failures(plugins)
     config.store(plugins)
-    problem = unknown_choice(sys.argv[1:], config.options(plugins)) or unwritable_output(sys.argv[1:])
+    if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
+        print_help([a for a in sys.argv[1:] if "=" in a and "," not in a])
+        return
+    problem = unknown_choice(sys.argv[1:], config.options()) or unwritable_output(sys.argv[1:])
     if problem:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)

@@ -106,10 +106,17 @@ def experiments() -> dict[str, str]:
     return {p.name[: -len(".yaml")]: p.read_text() for p in files if p.name.endswith(".yaml")}
 
 
-def options(registry: Registry) -> dict[str, list[str]]:
-    """The installed options of the groups whose names users type most."""
-    return {**{kind: list(plugins) for kind, plugins in registry.plugins.items()},
-            "optim": list(OPTIMIZERS), "experiment": list(experiments())}
+def options() -> dict[str, list[str]]:
+    """Every config group of the runner (Hydra's own aside) with its options; call after :func:`store`."""
+    found: dict[str, set[str]] = {}
+    for group, node in ConfigStore.instance().repo.items():
+        if isinstance(node, dict) and group != "hydra":
+            found.setdefault(group, set()).update(name.removesuffix(".yaml") for name in node)
+    for folder in resources.files("runner_conf").iterdir():
+        if folder.is_dir() and folder.name not in ("hydra", "__pycache__"):
+            found.setdefault(folder.name, set()).update(
+                p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return {group: sorted(names) for group, names in sorted(found.items())}
 
 
 def store(registry: Registry) -> None:

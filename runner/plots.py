@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 CELL_COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
 OTHER_COLORS = ["tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
 STATUS_MARKERS = {"diverged": "x", "failed": "v", "unfinished": "o"}
-METRIC_NAMES = {"mse": "MSE", "accuracy": "accuracy (fraction of symbols recalled)",
-                "loss": "cross-entropy (nats per step)", "ppl": "perplexity"}
+METRICS = {"mse": ("MSE", "squared error"), "accuracy": ("accuracy", "fraction correct"),  # (name, unit)
+           "loss": ("loss", "nats per step"), "ppl": ("perplexity", "")}
 BASELINE = dict(color="0.45", linestyle="--", linewidth=1.2)
 
 
@@ -43,12 +43,15 @@ def draw(jobs: list[Job], out: Path) -> list[tuple[str, Path]]:
 
 def setting(job: Job) -> str:
     threshold = job.facets["threshold"]
-    return str(job.facets["grad"]) if threshold is None else f"{job.facets['grad']} {threshold:g}"
+    return str(job.facets["grad"]) if threshold is None else f"{job.facets['grad']}, threshold {threshold:g}"
 
 
 def _colors(jobs: list[Job]) -> dict[str, str]:
+    from runner.report import CELL_ORDER
+
     others = iter(OTHER_COLORS * 10)
-    return {c: CELL_COLORS.get(c) or next(others) for c in sorted({str(j.facets["cell"]) for j in jobs})}
+    cells = sorted({str(j.facets["cell"]) for j in jobs}, key=lambda c: (CELL_ORDER.get(c, len(CELL_ORDER)), c))
+    return {c: CELL_COLORS.get(c) or next(others) for c in cells}
 
 
 def _scored(jobs: list[Job]) -> Job:
@@ -57,13 +60,17 @@ def _scored(jobs: list[Job]) -> Job:
 
 
 def _label(job: Job, what: str) -> str:
-    name = METRIC_NAMES.get(job.metric, job.metric or "metric")
+    name, unit = METRICS.get(job.metric, (job.metric or "metric", ""))
     better = "higher" if job.higher_is_better else "lower"
-    return f"{what} {name}\n({better} is better)"
+    return f"{what} {name}\n({unit + '; ' if unit else ''}{better} is better)"
 
 
-def _log_scale(job: Job) -> bool:
-    return not job.higher_is_better  # errors and losses span decades; accuracies live in [0, 1]
+def _y_scale(ax: Any, job: Job) -> None:
+    """Errors and losses span decades: log. Accuracies live in [0, 1]: all of it, so that 0.13 looks like 0.13."""
+    if job.higher_is_better:
+        ax.set_ylim(0, 1.02)
+    else:
+        ax.set_yscale("log")
 
 
 def _mark_stopped(ax: Any, x: float, job: Job, color: str) -> None:
@@ -120,8 +127,7 @@ def final_vs_length(jobs: list[Job], path: Path) -> Path:
         ax.minorticks_off()
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(_label(_scored(jobs), "final validation"))
-    if _log_scale(_scored(jobs)):
-        axes[0][0].set_yscale("log")
+    _y_scale(axes[0][0], _scored(jobs))
     _legend(fig, colors, jobs, [Line2D([], [], label="memoryless baseline", **BASELINE)])
     return _save(fig, path)
 
@@ -148,8 +154,7 @@ def learning_curves(jobs: list[Job], path: Path) -> Path:
             if row == len(settings) - 1:
                 ax.set_xlabel("training step")
         axes[row][0].set_ylabel(_label(_scored(jobs), "validation"), fontsize=8)
-    if _log_scale(_scored(jobs)):
-        axes[0][0].set_yscale("log")
+    _y_scale(axes[0][0], _scored(jobs))
     _legend(fig, colors, jobs, [Line2D([], [], label="memoryless baseline", **BASELINE)])
     return _save(fig, path)
 

@@ -13,22 +13,28 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from runner import distributed, registry, resume, results, wandb_run
+from runner.allocator import tune_malloc
 from runner.config import typed
+from runner.task import Task
 
 log = logging.getLogger("runner")
 
 
 def build(cfg: DictConfig, choices: dict[str, str]):
     """The data module and the model of a composed config, from the installed plugins."""
+    datamodule = registry.load().get("data", choices["data"]).builder(typed(cfg.data))
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule, build_model(cfg, choices, datamodule.task)
+
+
+def build_model(cfg: DictConfig, choices: dict[str, str], task: Task):
+    """The model of a composed config for ``task``; no data needed (``runner.lm`` rebuilds a run's model)."""
     from runner.model import SequenceModel
 
     plugins = registry.load()
-    cell_cfg, data_cfg, grad_cfg = typed(cfg.cell), typed(cfg.data), typed(cfg.grad)
+    cell_cfg, grad_cfg = typed(cfg.cell), typed(cfg.grad)
     model_cfg, optim_cfg = typed(cfg.model), typed(cfg.optim)
-    datamodule = plugins.get("data", choices["data"]).builder(data_cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    task = datamodule.task
     if task.inputs == "real":
         cell_input = task.input_size
     else:
@@ -37,8 +43,7 @@ def build(cfg: DictConfig, choices: dict[str, str]):
             raise ValueError(f"cell {choices['cell']!r} has no hidden_size: set model.embed_size")
     cell = plugins.get("cell", choices["cell"]).builder(cell_cfg, cell_input)
     handler = plugins.get("grad", choices["grad"]).builder(grad_cfg)
-    model = SequenceModel(task, cell, cell_input, handler, model_cfg, optim_cfg)
-    return datamodule, model
+    return SequenceModel(task, cell, cell_input, handler, model_cfg, optim_cfg)
 
 
 def quiet_lightning() -> None:
@@ -64,6 +69,8 @@ def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Pl
     from runner.callbacks import Progress, Throughput
 
     quiet_lightning()
+    if cfg.get("tune_malloc", True):
+        tune_malloc()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule, model = build(cfg, choices)
     model.identity = resume.identity(cfg, choices)

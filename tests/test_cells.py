@@ -81,3 +81,23 @@ def test_rnn_step_is_the_brief_equation():
     for t in range(3):  # h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), the same weights at every step
         h = torch.tanh(h @ W_hh.T + x[:, t] @ W_xh.T + b)
         torch.testing.assert_close(y[:, t], h)
+
+
+def test_compiled_reference_is_still_exact():
+    torch.manual_seed(0)
+    fused = build_cell("lstm", CellConfig(hidden_size=6, num_layers=2), 3)
+    compiled = build_cell("lstm", CellConfig(hidden_size=6, num_layers=2, impl=Impl.reference, compile=True), 3)
+    compiled.load_state_dict(fused.state_dict())
+    x = torch.randn(2, 5, 3)
+    results = []
+    for cell in (fused, compiled):
+        y, (h, c) = cell(x)
+        grads = torch.autograd.grad((y ** 2).sum() + (c ** 2).sum(), list(cell.parameters()))
+        results.append((y, h, c, *grads))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+
+
+def test_compile_is_for_the_reference_cells():
+    with pytest.raises(ValueError, match="cell.compile applies to cell.impl=reference"):
+        CellConfig(compile=True)

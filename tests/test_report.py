@@ -44,7 +44,8 @@ def test_jobs_read_back_from_their_folders(sweep):
         assert job.facets == {**job.facets, "data": "adding", "seq_len": 8, "grad": "none", "threshold": None}
         assert job.metric == "mse" and job.baseline == pytest.approx(1 / 6)
         assert job.target == pytest.approx(1 / 12)  # halfway from the baseline to a perfect 0
-        assert [step for step, _ in job.curve] == [1, 3, 5, 5] or job.curve[-1][1] == pytest.approx(job.final)
+        assert [step for step, _ in job.curve] == [1, 3, 5]  # a validation every 2 steps, as metrics.csv logs it
+        assert job.curve[-1][1] == pytest.approx(job.final)
         assert sorted(job.grad_flow) == [0, 2, 4] and all(len(n) == 8 for n in job.grad_flow.values())
     assert all(j.final is None and j.note for j in jobs if j.status != "ok")
 

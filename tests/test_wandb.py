@@ -80,18 +80,21 @@ def test_help_and_cfg_do_not_import_wandb(tmp_path):
 
 def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
     # no WANDB_MODE and no credentials: offline, in RUN_DIR/wandb, and nowhere else
-    out = runner("cell=gru", *tiny, "trainer.log_every_n_steps=1", "hydra.run.dir=run", cwd=tmp_path,
-                 env=offline(tmp_path, mode=None))
+    out = runner("cell=gru", *tiny, "trainer.log_every_n_steps=1", "probe.grad_flow.every=2", "hydra.run.dir=run",
+                 cwd=tmp_path, env=offline(tmp_path, mode=None))
     assert out.returncode == 0, out.stderr
     run_dir = tmp_path / "run"
     record, wb = results(run_dir), OfflineRun(run_dir)
     assert wb.run.project == "runner" and wb.run.job_type == "train" and not wb.run.run_group
     assert set(wb.run.tags) == {"cell=gru", "data=adding", "seq_len=8", "grad=clip_norm", "threshold=1.0"}
     assert wb.run.display_name.startswith("cell=gru,data.seq_len=8")
+    assert "is offline; upload it with: wandb sync" in out.stdout + out.stderr
     assert wb.config["cell"]["hidden_size"] == 8 and wb.config["data"]["seed"] == 0  # resolved, not ${seed}
     logged = set().union(*wb.history)
     assert {"train/loss", "train/mse", "grad/norm_before", "grad/norm_after", "grad/clipped", "lr",
-            "val/mse", "trainer/global_step"} <= logged
+            "val/mse", "trainer/global_step", "grad_flow/curves_table/_type"} <= logged
+    (table,) = [h for h in wb.history if "grad_flow/table/nrows" in h]
+    assert table["grad_flow/table/nrows"] == 2 * 8  # the probe's steps 0 and 2, t = 1..8
     assert wb.summary["status"] == "ok" and wb.summary["steps"] == 4
     assert wb.summary["val/mse"] == record["val"]["mse"] and wb.summary["baseline/mse"] == record["baseline"]["mse"]
     assert wb.exit_code == 0

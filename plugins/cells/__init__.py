@@ -21,6 +21,7 @@ class CellConfig:
     num_layers: int = 1
     dropout: float = 0.0  # between stacked layers
     impl: Impl = Impl.fused
+    compile: bool = False  # reference only: torch.compile each layer's time loop (slow first step)
 
     def __post_init__(self) -> None:
         if self.hidden_size < 1:
@@ -29,6 +30,8 @@ class CellConfig:
             raise ValueError(f"cell.num_layers must be at least 1, got {self.num_layers}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"cell.dropout must be in [0, 1), got {self.dropout}")
+        if self.compile and self.impl != Impl.reference:
+            raise ValueError("cell.compile applies to cell.impl=reference (the fused kernels are compiled already)")
 
 
 def _builder(kind: str):

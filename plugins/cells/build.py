@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from runner_plugins.cells import CellConfig, Impl
@@ -18,5 +19,8 @@ def build_cell(kind: str, config: CellConfig, input_size: int) -> nn.Module:
         cell = FUSED[kind](input_size, config.hidden_size, config.num_layers, dropout=dropout, batch_first=True)
     else:
         cell = REFERENCE[kind](input_size, config.hidden_size, config.num_layers, dropout=dropout)
+        if config.compile:
+            # the whole loop, not one step: compiling only the step gains nothing (benchmarks/)
+            cell.unroll = torch.compile(cell.unroll, dynamic=False)
     cell.output_size = config.hidden_size
     return cell

@@ -54,17 +54,20 @@ class Recurrent(nn.Module):
             W_xh, W_hh = getattr(self, f"weight_ih_l{layer}"), getattr(self, f"weight_hh_l{layer}")
             b_xh, b_hh = getattr(self, f"bias_ih_l{layer}"), getattr(self, f"bias_hh_l{layer}")
             xw = x @ W_xh.T + b_xh  # the input's share for every step at once: it does not depend on h
-            s = tuple(part[layer] for part in state)
-            outputs = []
-            for t in range(steps):
-                s = self.step(xw[:, t], s, W_hh, b_hh)
-                outputs.append(s[0])
-            x = torch.stack(outputs, dim=1)
+            x, s = self.unroll(xw, tuple(part[layer] for part in state), W_hh, b_hh)
             if self.dropout and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, self.training)
             final.append(s)
         packed = tuple(torch.stack(parts) for parts in zip(*final))
         return x, packed if self.state_size > 1 else packed[0]
+
+    def unroll(self, xw: Tensor, s: State, W_hh: Tensor, b_hh: Tensor) -> tuple[Tensor, State]:
+        """One layer through time: the same weights at every step (``cell.compile`` compiles this loop)."""
+        outputs = []
+        for t in range(xw.shape[1]):
+            s = self.step(xw[:, t], s, W_hh, b_hh)
+            outputs.append(s[0])
+        return torch.stack(outputs, dim=1), s
 
 
 class RNN(Recurrent):

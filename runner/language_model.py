@@ -1,0 +1,152 @@
+"""A finished run's language model: rebuilt from its run folder, asked for next words, scores and samples.
+
+Text is read as the training data was: a sentence is one line of the corpus,
+so at word level ``<eos>`` ends it (a newline at character level), and every
+query starts after a line end, with a zero state, as a line of the corpus does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from runner import registry
+from runner.config import ModelConfig, OptimConfig
+from runner.task import Task
+from runner_plugins.text import Level
+from runner_plugins.text.corpus import EOS, UNK, tokenize
+
+CHECKPOINTS = (Path("checkpoints") / "best.ckpt", Path("checkpoints") / "last.ckpt")  # in order of preference
+
+
+class NoModel(Exception):
+    """The folder holds no trained language model that can be loaded."""
+
+
+@dataclass
+class Scored:
+    tokens: list[str]  # as the model read them: unknown words are <unk>
+    log_probs: list[float]  # natural log of each token's probability given the ones before it
+
+    @property
+    def total(self) -> float:
+        return sum(self.log_probs)
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(-self.total / len(self.tokens))
+
+
+def saved_config(run_dir: Path) -> tuple[DictConfig, dict[str, str]]:
+    """The run's composed config, its model nodes typed by their schemas again, and its group choices."""
+    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    choices = dict(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime.choices)
+    plugins = registry.load()
+    try:
+        schemas = {"cell": plugins.get("cell", choices["cell"]).config_class,
+                   "grad": plugins.get("grad", choices["grad"]).config_class,
+                   "model": ModelConfig, "optim": OptimConfig}
+    except KeyError as exc:  # the plugin that trained it is not installed here
+        raise NoModel(f"{run_dir}: {exc.args[0]}") from None
+    for key, schema in schemas.items():
+        cfg[key] = OmegaConf.merge(OmegaConf.structured(schema), cfg[key])
+    return cfg, choices
+
+
+class LanguageModel:
+    def __init__(self, model: torch.nn.Module, vocab: list[str], level: Level):
+        self.model, self.vocab, self.level = model.eval(), vocab, level
+        self.index = {token: i for i, token in enumerate(vocab)}
+        boundary = EOS if level == Level.word else "\n"
+        self.start = self.index.get(boundary, self.index.get(UNK, 0))  # what precedes every line in training
+
+    @classmethod
+    def load(cls, run_dir: Path) -> LanguageModel:
+        """The run's best checkpoint (else its last) in the model its config describes."""
+        from runner.train import build_model
+
+        run_dir = Path(run_dir)
+        if not (run_dir / ".hydra" / "config.yaml").is_file():
+            raise NoModel(f"{run_dir} is not a run folder (no .hydra/config.yaml)")
+        if not (run_dir / "vocab.json").is_file():
+            raise NoModel(f"{run_dir} holds no language model (no vocab.json: its data has no vocabulary)")
+        checkpoint = next((run_dir / c for c in CHECKPOINTS if (run_dir / c).is_file()), None)
+        if checkpoint is None:
+            raise NoModel(f"{run_dir} holds no trained model yet (no checkpoints/best.ckpt or last.ckpt)")
+        vocab = json.loads((run_dir / "vocab.json").read_text())
+        cfg, choices = saved_config(run_dir)
+        task = Task(inputs="tokens", input_size=len(vocab), targets="classes", output_size=len(vocab),
+                    metrics=("ppl",), monitor="ppl", carry_state=True, vocab=tuple(vocab))
+        model = build_model(cfg, choices, task)
+        try:
+            weights = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+        except Exception as exc:
+            raise NoModel(f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}); "
+                          "damaged, or not a checkpoint") from None
+        # buffers such as the clipping statistics say how training went, not what the model computes
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+        buffers = {name for name, _ in model.named_buffers()}
+        if unexpected or set(missing) - buffers:
+            raise NoModel(f"{checkpoint} does not fit the model of {run_dir / '.hydra/config.yaml'} "
+                          f"(missing {sorted(set(missing) - buffers)[:3]}, unexpected {unexpected[:3]})")
+        return cls(model, vocab, Level(cfg.data.get("level", "word")))
+
+    # -- text <-> ids -------------------------------------------------------------
+    def words(self, text: str) -> list[str]:
+        """A prompt's tokens, not ended."""
+        return text.split() if self.level == Level.word else list(text)
+
+    def line(self, text: str) -> list[str]:
+        """A sentence's tokens, ended as a line of the corpus."""
+        return tokenize(text.rstrip("\n") + "\n", self.level)
+
+    def ids(self, tokens: list[str]) -> list[int]:
+        unk = self.index.get(UNK)
+        return [self.index.get(t, unk) for t in tokens]
+
+    def render(self, tokens: list[str]) -> str:
+        if self.level == Level.char:
+            return "".join(tokens)
+        return re.sub(rf" ?{re.escape(EOS)} ?", "\n", " ".join(tokens))
+
+    # -- questions ------------------------------------------------------------------
+    @torch.no_grad()
+    def _read(self, ids: list[int], state=None) -> tuple[torch.Tensor, object]:
+        """Log-probabilities of the next token after each of ``ids``, and the state after them."""
+        logits, state = self.model(torch.tensor([ids]), state)
+        return torch.log_softmax(logits[0].float(), dim=-1), state
+
+    def next(self, prompt: str, k: int = 10) -> tuple[list[str], list[tuple[str, float]]]:
+        """The prompt as read, and the ``k`` likeliest next tokens with their probabilities."""
+        ids = self.ids(self.words(prompt))
+        log_probs, _ = self._read([self.start, *ids])
+        top = torch.topk(log_probs[-1].exp(), min(k, len(self.vocab)))
+        return [self.vocab[i] for i in ids], [(self.vocab[i], float(p)) for p, i in zip(top.values, top.indices)]
+
+    def score(self, text: str) -> Scored:
+        """Each token's log-probability given the ones before it (the chain rule)."""
+        ids = self.ids(self.line(text))
+        log_probs, _ = self._read([self.start, *ids[:-1]])
+        picked = log_probs.gather(1, torch.tensor(ids)[:, None])[:, 0]
+        return Scored([self.vocab[i] for i in ids], [float(p) for p in picked])
+
+    def sample(self, length: int, temperature: float = 1.0, seed: int | None = None,
+               prompt: str = "") -> tuple[list[str], list[str], int]:
+        """The prompt as read, ``length`` sampled tokens after it, and the seed that reproduces them."""
+        seed = random.randrange(2**31) if seed is None else seed
+        generator = torch.Generator().manual_seed(seed)
+        ids = self.ids(self.words(prompt))
+        log_probs, state = self._read([self.start, *ids])
+        drawn: list[int] = []
+        for _ in range(length):
+            probs = torch.softmax(log_probs[-1] / temperature, dim=-1)
+            drawn.append(int(torch.multinomial(probs, 1, generator=generator)))
+            log_probs, state = self._read(drawn[-1:], state)
+        return [self.vocab[i] for i in ids], [self.vocab[i] for i in drawn], seed
