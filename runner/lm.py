@@ -26,7 +26,13 @@ def positive(kind: type):
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
 
+    parse.__name__ = kind.__name__  # argparse names it in "invalid int value"
     return parse
+
+
+def shown(lm: LanguageModel, token: str) -> str:
+    """A token as a table shows it: characters quoted, so that a newline or a space can be seen."""
+    return repr(token) if lm.level == "char" else token
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,9 +62,9 @@ def parser() -> argparse.ArgumentParser:
 def next_words(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     prompt, top = lm.next(args.text, args.k)
     record = {"prompt": prompt, "next": [{"token": t, "p": p} for t, p in top]}
-    width = max(len(t) for t, _ in top)
+    width = max(len(shown(lm, t)) for t, _ in top)
     lines = [f"after {lm.render(prompt)!r}:"]
-    lines += [f"{rank:>3}. {t:<{width}}  {p:.4f}" for rank, (t, p) in enumerate(top, 1)]
+    lines += [f"{rank:>3}. {shown(lm, t):<{width}}  {p:.4f}" for rank, (t, p) in enumerate(top, 1)]
     return record, "\n".join(lines)
 
 
@@ -66,10 +72,10 @@ def score(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], 
     s = lm.score(args.text)
     record = {"tokens": s.tokens, "log_probs": s.log_probs, "total_log_prob": s.total,
               "probability": math.exp(s.total), "perplexity": s.perplexity}
-    shown = [repr(t) if lm.level == "char" else t for t in s.tokens]
-    width = max(len(t) for t in [*shown, "token"])
+    tokens = [shown(lm, t) for t in s.tokens]
+    width = max(len(t) for t in [*tokens, "token"])
     lines = [f"{'token':<{width}}  {'log p':>8}  {'p':>9}"]
-    lines += [f"{t:<{width}}  {lp:8.3f}  {math.exp(lp):9.3g}" for t, lp in zip(shown, s.log_probs)]
+    lines += [f"{t:<{width}}  {lp:8.3f}  {math.exp(lp):9.3g}" for t, lp in zip(tokens, s.log_probs)]
     lines.append(f"log P(sentence) = {s.total:.3f}  (P = {math.exp(s.total):.3g}, natural log)")
     lines.append(f"perplexity {s.perplexity:.2f} over {len(s.tokens)} tokens")
     return record, "\n".join(lines)

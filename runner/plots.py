@@ -120,7 +120,7 @@ def final_vs_length(jobs: list[Job], path: Path) -> Path:
         if baselines:
             ax.plot(*zip(*baselines), **BASELINE)
         ax.set_title(f"grad: {name}")
-        ax.set_xlabel("sequence length T (time steps)")
+        ax.set_xlabel("data.seq_len (time steps; copy: the delay)")
         if len(lengths) > 1 and lengths[-1] / max(lengths[0], 1) >= 4:
             ax.set_xscale("log", base=2)
         ax.set_xticks(lengths, [str(n) for n in lengths])
@@ -149,7 +149,7 @@ def learning_curves(jobs: list[Job], path: Path) -> Path:
                     _mark_stopped(ax, j.curve[-1][0] if j.curve else 0, j, color)
             for baseline in {j.baseline for j in panel if j.baseline is not None}:
                 ax.axhline(baseline, **BASELINE)
-            ax.set_title(f"grad: {name}, T = {length}", fontsize=9)
+            ax.set_title(f"grad: {name}, seq_len {length}", fontsize=9)
             ax.grid(alpha=0.3)
             if row == len(settings) - 1:
                 ax.set_xlabel("training step")
@@ -176,10 +176,10 @@ def gradient_flow(jobs: list[Job], path: Path) -> Path:
                     if points:
                         ax.plot(*zip(*points), color=color, linestyle=style, linewidth=1.3)
             ax.set_yscale("log")
-            ax.set_title(f"grad: {name}, T = {length}", fontsize=9)
+            ax.set_title(f"grad: {name}, seq_len {length}", fontsize=9)
             ax.grid(alpha=0.3)
             if row == len(settings) - 1:
-                ax.set_xlabel("time step t")
+                ax.set_xlabel("time step t of the input sequence")
         axes[row][0].set_ylabel("‖∂L/∂h_t‖ (L2 norm over\nbatch and units, log scale)", fontsize=8)
     styles = [Line2D([], [], color="k", linestyle=":", label="first probed step (initial weights)"),
               Line2D([], [], color="k", linestyle="-", label="last probed step")]

@@ -55,8 +55,9 @@ def start(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> Any | None
     try:
         import wandb
 
-        if chosen is None and not os.environ.get("WANDB_MODE"):
-            chosen = "online" if wandb.login(prompt=False, verify=False) else "offline"
+        unlogged = chosen is None and not os.environ.get("WANDB_MODE") and not wandb.login(prompt=False, verify=False)
+        if unlogged:
+            chosen = "offline"
         hydra = _hydra()
         run = wandb.init(
             project=settings.project, entity=settings.entity,
@@ -70,7 +71,8 @@ def start(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> Any | None
         log.warning("W&B did not start, training goes on without it: %s: %s", type(exc).__name__, exc)
         return None
     if run.offline:
-        log.info("W&B run %s is offline; upload it with: wandb sync %s", run.id, Path(run.dir).parent)
+        why = " (no W&B credentials: `wandb login` makes the next runs go online)" if unlogged else ""
+        log.info("W&B run %s is offline%s; upload it with: wandb sync %s", run.id, why, Path(run.dir).parent)
     else:
         log.info("W&B run %s: %s", run.id, run.url)
     return run
@@ -142,7 +144,8 @@ def log_grad_flow(trainer: Any, rows: list[tuple[int, int, float]]) -> None:
     import wandb
 
     probed = sorted({step for step, _, _ in rows})
-    shown = sorted({probed[i * (len(probed) - 1) // max(CURVES - 1, 1)] for i in range(min(CURVES, len(probed)))})
+    n = min(CURVES, len(probed))  # evenly spaced, the first and the last included
+    shown = sorted({probed[i * (len(probed) - 1) // max(n - 1, 1)] for i in range(n)})
     kept = [row for row in rows if row[0] in shown]
     curves = [[(t, norm) for step, t, norm in kept if step == s] for s in shown]
     plot = wandb.plot.line_series(

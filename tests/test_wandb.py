@@ -88,7 +88,8 @@ def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
     assert wb.run.project == "runner" and wb.run.job_type == "train" and not wb.run.run_group
     assert set(wb.run.tags) == {"cell=gru", "data=adding", "seq_len=8", "grad=clip_norm", "threshold=1.0"}
     assert wb.run.display_name.startswith("cell=gru,data.seq_len=8")
-    assert "is offline; upload it with: wandb sync" in out.stdout + out.stderr
+    said = out.stdout + out.stderr
+    assert "is offline (no W&B credentials: `wandb login`" in said and "upload it with: wandb sync" in said
     assert wb.config["cell"]["hidden_size"] == 8 and wb.config["data"]["seed"] == 0  # resolved, not ${seed}
     logged = set().union(*wb.history)
     assert {"train/loss", "train/mse", "grad/norm_before", "grad/norm_after", "grad/clipped", "lr",

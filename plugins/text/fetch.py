@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.request
@@ -62,10 +63,13 @@ def download(url: str, dest: Path, expected_sha256: str, timeout: float = 60) ->
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            expected_size = response.headers.get("Content-Length")
-            while block := response.read(1 << 20):
-                out.write(block)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                expected_size = response.headers.get("Content-Length")
+                while block := response.read(1 << 20):
+                    out.write(block)
+        except (OSError, http.client.HTTPException) as exc:  # no network, HTTP errors, a connection cut
+            raise DataError(f"download of {url} failed ({type(exc).__name__}: {exc})") from exc
         if expected_size is not None and os.path.getsize(tmp) != int(expected_size):
             raise DataError(f"download of {url} was cut short ({os.path.getsize(tmp)} of {expected_size} bytes)")
         got = sha256(Path(tmp))
@@ -81,16 +85,19 @@ def ensure(name: str, folder: Path) -> Path:
     """Make sure ``folder`` holds the verified files of corpus ``name``, downloading what is missing."""
     for source in SOURCES[name]:
         path = folder / source.filename
-        where = (
-            f"Put {source.filename} (SHA-256 {source.sha256}) in {folder}, "
-            f"or set {DATA_DIR_ENV} to a folder holding {name}/{source.filename}, or set data.root."
-        )
         if path.exists():
             if sha256(path) != source.sha256:
-                raise DataError(f"{path} is not the expected file (SHA-256 mismatch). {where}")
+                raise DataError(f"{path} is not the expected file (SHA-256 mismatch). {where(name, folder)}")
             continue
         try:
             download(source.url, path, source.sha256)
         except (OSError, DataError) as exc:
-            raise DataError(f"{path} is missing and could not be downloaded from {source.url} ({exc}). {where}") from exc
+            raise DataError(f"{path} is missing and could not be downloaded: {exc}. {where(name, folder)}") from exc
     return folder
+
+
+def where(name: str, folder: Path) -> str:
+    """Which files to put where, for a user without network."""
+    files = ", ".join(f"{s.filename} (SHA-256 {s.sha256})" for s in SOURCES[name])
+    return (f"Put {files} in {folder}, or set {DATA_DIR_ENV} to a folder holding {name}/ with them, "
+            "or set data.root to a folder holding them.")

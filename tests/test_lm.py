@@ -1,0 +1,146 @@
+"""A language model learns PTB, and ``python -m runner.lm`` answers next, score and sample on the run."""
+
+import json
+import math
+import shutil
+
+import pytest
+import torch
+
+from conftest import results, runner
+from runner import lm
+from runner.language_model import LanguageModel
+from runner_plugins.text import Level
+
+# a small LSTM, a few hundred steps: seconds of training, yet far below uniform guessing (10,000)
+LEARN = ["cell=lstm", "data=ptb", "data.batch_size=20", "data.bptt=20", "cell.hidden_size=64", "optim=adam",
+         "optim.lr=0.01", "trainer.max_steps=300", "trainer.val_check_interval=300",
+         "trainer.limit_val_batches=40", "+trainer.limit_test_batches=10"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("lm")
+    out = runner(*LEARN, "hydra.run.dir=run", cwd=cwd)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return cwd / "run"
+
+
+def ask(capsys, *argv: str):
+    """``runner.lm`` in this process (the entry point itself is run once below), its --json answer."""
+    lm.main([*argv, "--json"])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_few_hundred_steps_learn_ptb(run_dir):
+    record = results(run_dir)
+    assert record["status"] == "ok" and record["steps"] == 300
+    assert record["val"]["ppl"] < 1000  # uniform guessing over 10,000 words: 10,000
+    assert record["val"]["ppl"] < 0.8 * record["baseline"]["ppl"]  # the unigram model, about 685
+    assert record["test"]["ppl"] < record["baseline"]["ppl"]
+    assert record["train_tokens_per_s"] > 0
+    assert len(json.loads((run_dir / "vocab.json").read_text())) == 10_000
+
+
+def test_next_gives_the_likeliest_words_with_their_probabilities(run_dir, capsys):
+    answer = ask(capsys, "next", str(run_dir), "the stock market", "--k", "5")
+    assert answer["prompt"] == ["the", "stock", "market"]
+    ps = [entry["p"] for entry in answer["next"]]
+    assert len(ps) == 5 and ps == sorted(ps, reverse=True) and 0 < sum(ps) <= 1
+    # the chain rule ties the commands together: P(w | the stock market) is the last factor of score
+    best = answer["next"][0]
+    scored = ask(capsys, "score", str(run_dir), f"the stock market {best['token']}")
+    assert math.exp(scored["log_probs"][3]) == pytest.approx(best["p"], rel=1e-4)
+
+
+def test_score_is_the_chain_rule_over_the_line(run_dir, capsys):
+    answer = ask(capsys, "score", str(run_dir), "the cat sat on the zyzzyva")
+    assert answer["tokens"] == ["the", "cat", "sat", "on", "the", "<unk>", "<eos>"]
+    assert all(lp < 0 for lp in answer["log_probs"])
+    assert answer["total_log_prob"] == pytest.approx(sum(answer["log_probs"]))
+    assert answer["probability"] == pytest.approx(math.exp(answer["total_log_prob"]))
+    assert answer["perplexity"] == pytest.approx(math.exp(-answer["total_log_prob"] / 7))
+    # the model learned word order: a sentence scores better than its words reversed
+    shuffled = ask(capsys, "score", str(run_dir), "on the the sat cat the zyzzyva")
+    assert answer["total_log_prob"] > shuffled["total_log_prob"]
+
+
+def test_sample_is_reproducible_and_follows_the_temperature(run_dir, capsys):
+    one = ask(capsys, "sample", str(run_dir), "--seed", "3", "--length", "20")
+    assert len(one["tokens"]) == 20 and one["seed"] == 3
+    assert ask(capsys, "sample", str(run_dir), "--seed", "3", "--length", "20") == one
+    assert ask(capsys, "sample", str(run_dir), "--seed", "4", "--length", "20")["tokens"] != one["tokens"]
+    # near zero temperature, sampling is the likeliest next word
+    cold = ask(capsys, "sample", str(run_dir), "--prompt", "the stock market", "--temperature", "0.001",
+               "--length", "1")
+    assert cold["prompt"] == ["the", "stock", "market"]
+    assert cold["tokens"] == [ask(capsys, "next", str(run_dir), "the stock market", "--k", "1")["next"][0]["token"]]
+
+
+def test_the_readable_reports(run_dir, capsys):
+    lm.main(["next", str(run_dir), "the stock market", "--k", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "after 'the stock market':" and len(lines) == 4 and lines[1].lstrip().startswith("1. ")
+    lm.main(["score", str(run_dir), "the cat sat"])
+    out = capsys.readouterr().out
+    assert "<eos>" in out and "log P(sentence) = " in out and "perplexity" in out and "over 4 tokens" in out
+    lm.main(["sample", str(run_dir), "--seed", "1", "--length", "5"])
+    assert capsys.readouterr().out.rstrip().endswith("(seed 1, temperature 1.0)")
+
+
+def test_the_entry_point(run_dir, tmp_path):
+    out = runner("score", str(run_dir), "the cat sat on the mat", cwd=tmp_path, module="runner.lm")
+    assert out.returncode == 0, out.stderr
+    assert "perplexity" in out.stdout
+    out = runner("sample", str(tmp_path), cwd=tmp_path, module="runner.lm")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == f"runner.lm: error: {tmp_path} is not a run folder (no .hydra/config.yaml)\n"
+
+
+@pytest.mark.parametrize("folder,message", [
+    ("empty", "is not a run folder (no .hydra/config.yaml)"),
+    ("untrained", "holds no trained model yet (no checkpoints/best.ckpt or last.ckpt)"),
+    ("no_vocab", "holds no language model (no vocab.json"),
+    ("damaged", "is not a readable checkpoint"),
+])
+def test_a_folder_without_a_trained_model_is_one_clear_line(run_dir, tmp_path, capsys, folder, message):
+    target = tmp_path / folder
+    target.mkdir()
+    if folder != "empty":
+        shutil.copytree(run_dir / ".hydra", target / ".hydra")
+    if folder in ("untrained", "damaged"):
+        shutil.copy(run_dir / "vocab.json", target / "vocab.json")
+    if folder in ("no_vocab", "damaged"):
+        shutil.copytree(run_dir / "checkpoints", target / "checkpoints")
+    if folder == "damaged":
+        for ckpt in (target / "checkpoints").iterdir():
+            ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(SystemExit) as exit:
+        lm.main(["next", str(target), "the"])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("runner.lm: error: ") and message in err and err.count("\n") == 1
+
+
+class Uniform(torch.nn.Module):
+    """A model that knows nothing: every token equally likely, whatever came before."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def forward(self, inputs, state=None):
+        return torch.zeros(*inputs.shape, self.vocab_size), state
+
+
+def test_character_level_lines_end_with_a_newline():
+    vocab = ["a", "b", "\n", "<unk>"]
+    model = LanguageModel(Uniform(len(vocab)), vocab, Level.char)
+    scored = model.score("ab!")
+    assert scored.tokens == ["a", "b", "<unk>", "\n"]
+    assert scored.log_probs == pytest.approx([-math.log(4)] * 4)
+    assert scored.perplexity == pytest.approx(4)  # knowing nothing is guessing among the 4 types
+    prompt, drawn, seed = model.sample(30, seed=7, prompt="ba")
+    assert prompt == ["b", "a"] and len(drawn) == 30 and set(drawn) <= set(vocab)
+    assert model.render(["a", "\n", "b"]) == "a\nb"
+    assert LanguageModel(Uniform(3), ["x", "<eos>", "<unk>"], Level.word).render(["x", "<eos>", "x"]) == "x\nx"
