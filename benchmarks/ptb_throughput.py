@@ -58,12 +58,14 @@ def run_plain(cell: str, steps: int, env: dict[str, str], tune_malloc: bool) -> 
     return float(out.stdout.split()[-1])
 
 
-def plain(cell: str, steps: int) -> float:
+def plain(cell: str, steps: int, impl: str = "fused") -> float:
     """The hand-written loop; returns its tokens per second."""
     import torch
     import torch.nn.functional as F
     from torch import nn
 
+    from runner_plugins.cells import CellConfig, Impl
+    from runner_plugins.cells.build import build_cell
     from runner_plugins.text import PTBConfig
     from runner_plugins.text.datamodule import TextData, Windows
 
@@ -73,7 +75,9 @@ def plain(cell: str, steps: int) -> float:
     data.setup("fit")
     windows, vocab = Windows(data.ids["train"], BATCH, BPTT), len(data.vocab)
     embed = nn.Embedding(vocab, HIDDEN)
-    rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](HIDDEN, HIDDEN, LAYERS, batch_first=True)
+    # fused: torch.nn.LSTM/GRU/RNN itself; reference and compiled: the runner's reference cells
+    rnn = build_cell(cell, CellConfig(hidden_size=HIDDEN, num_layers=LAYERS, impl=Impl.fused if impl == "fused" else
+                                      Impl.reference, compile=impl == "compiled"), HIDDEN)
     head = nn.Linear(HIDDEN, vocab)
     params = [*embed.parameters(), *rnn.parameters(), *head.parameters()]
     optimizer = torch.optim.SGD(params, lr=LR)
@@ -119,13 +123,14 @@ def main() -> None:
                    help="the plain loop also raises glibc's malloc thresholds as the runner does (runner/allocator.py), "
                    "so that the ratio is the runner's own overhead")
     p.add_argument("--plain", choices=["lstm", "gru", "rnn"], help=argparse.SUPPRESS)  # one plain run, in a child
+    p.add_argument("--impl", choices=["fused", "reference", "compiled"], default="fused", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.steps <= WARMUP + 1:
         p.error(f"--steps must be above {WARMUP + 1}: the first {WARMUP} batches are not counted")
     if args.plain:
         if args.same_allocator:
             tune_malloc()
-        print(plain(args.plain, args.steps))
+        print(plain(args.plain, args.steps, args.impl))
         return
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
     if args.threads:

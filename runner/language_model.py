@@ -88,9 +88,10 @@ class LanguageModel:
         try:
             weights = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
         except Exception as exc:
-            raise NoModel(f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}); "
-                          "damaged, or not a checkpoint") from None
-        # buffers such as the clipping statistics say how training went, not what the model computes
+            raise NoModel(f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: damaged, "
+                          "or not written by the runner)") from None
+        # buffers such as the clipping statistics say how training went, not what the model computes,
+        # and checkpoints of older versions lack them
         missing, unexpected = model.load_state_dict(weights, strict=False)
         buffers = {name for name, _ in model.named_buffers()}
         if unexpected or set(missing) - buffers:

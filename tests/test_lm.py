@@ -144,3 +144,13 @@ def test_character_level_lines_end_with_a_newline():
     assert prompt == ["b", "a"] and len(drawn) == 30 and set(drawn) <= set(vocab)
     assert model.render(["a", "\n", "b"]) == "a\nb"
     assert LanguageModel(Uniform(3), ["x", "<eos>", "<unk>"], Level.word).render(["x", "<eos>", "x"]) == "x\nx"
+
+
+def test_a_checkpoint_without_the_training_statistics_loads(run_dir, tmp_path, capsys):
+    """Checkpoints of older versions lack the clipping-statistics buffer; the weights are what counts."""
+    shutil.copytree(run_dir, tmp_path / "run")
+    for ckpt in (tmp_path / "run" / "checkpoints").iterdir():
+        saved = torch.load(ckpt, weights_only=True)
+        del saved["state_dict"]["clip_counts"]
+        torch.save(saved, ckpt)
+    assert ask(capsys, "next", str(tmp_path / "run"), "the") == ask(capsys, "next", str(run_dir), "the")
