@@ -143,7 +143,7 @@ def main() -> None:
     p.add_argument("--impls", nargs="+", default=["fused", "reference", "compiled"],
                    choices=["fused", "reference", "compiled"])
     args = p.parse_args()
-    repeats, steps = (2, WARMUP + 20) if args.quick else (5, 300)
+    repeats, steps = (2, WARMUP + 20) if args.quick else (3, 150)
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
     rows: list[dict] = []
     if "throughput" in args.parts:

@@ -9,6 +9,7 @@ is the same experiment on one device or many. Only the process of global rank
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 
@@ -35,11 +36,15 @@ def is_writer() -> bool:
 
     Lightning knows the global rank once a Trainer exists; before that it reads
     it from the environment, where the first process of another node of a
-    multi-node launch is told apart only by NODE_RANK.
+    multi-node launch is told apart only by NODE_RANK. A run that failed before
+    Lightning was imported asks the launcher's variables, without importing it.
     """
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-
-    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
+    rank_zero = sys.modules.get("lightning.fabric.utilities.rank_zero")
+    if rank_zero is not None:
+        rank = rank_zero.rank_zero_only.rank
+    else:
+        rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    return rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
 
 
 def in_multirun() -> bool:

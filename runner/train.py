@@ -138,12 +138,22 @@ def run(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> dict[str, An
         "seed": cfg.seed,
         "config": resume.resolved(cfg),
     }
+    try:
+        for node in ("cell", "data", "grad", "model", "optim"):
+            typed(cfg[node])  # every value checked before torch and W&B start: a typo costs no time
+    except ValueError as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        return _write(run_dir, record, start)
     with wandb_run.tracked(cfg, choices, run_dir, record) as loggers:  # the W&B run ends with the block
         try:
             record.update(fit(cfg, choices, run_dir, plan, loggers))
         except Exception as exc:  # the record says why; a multirun goes on with the next job
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        record["wall_s"] = round(time.perf_counter() - start, 3)
-        if distributed.is_writer():
-            results.write(run_dir, record)
+        return _write(run_dir, record, start)
+
+
+def _write(run_dir: Path, record: dict[str, Any], start: float) -> dict[str, Any]:
+    record["wall_s"] = round(time.perf_counter() - start, 3)
+    if distributed.is_writer():
+        results.write(run_dir, record)
     return record
