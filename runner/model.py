@@ -113,8 +113,9 @@ class SequenceModel(L.LightningModule):
             self.trainer.should_stop = True
             return None
         batch_size = batch[0].shape[0]
-        self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, batch_size=batch_size)
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, batch_size=batch_size)
+        if self._logs_this_step:
+            self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, batch_size=batch_size)
+            self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, batch_size=batch_size)
         # this process's part of the batch; DDP averages the parts' gradients
         if self.loss_mode == Loss.sum:
             return sums["loss_sum"] / batch_size
@@ -130,14 +131,30 @@ class SequenceModel(L.LightningModule):
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         params = [p for p in self.parameters() if p.grad is not None]
+        if not self._logs_this_step:  # the handler alone, as a hand-written loop would do
+            self._count_clipped(self.grad_handler(params))
+            return
         grads = [p.grad for p in params]
         before = torch.nn.utils.get_total_norm(grads)
         changed = self.grad_handler(params)
         after = torch.nn.utils.get_total_norm(grads) if changed is not False else before
-        clipped = torch.as_tensor(changed, dtype=torch.float32)
-        self.clip_counts += torch.stack([clipped, torch.ones_like(clipped)])
+        clipped = self._count_clipped(changed)
         self.log_dict({"grad/norm_before": before, "grad/norm_after": after, "grad/clipped": clipped,
                        "grad/clip_rate": self.clip_counts[0] / self.clip_counts[1]}, on_step=True)
+
+    def _count_clipped(self, changed: bool | Tensor) -> Tensor:
+        clipped = torch.as_tensor(changed, dtype=torch.float32)  # stays on the device: no sync
+        self.clip_counts += torch.stack([clipped, torch.ones_like(clipped)])
+        return clipped
+
+    @property
+    def _logs_this_step(self) -> bool:
+        """Whether Lightning writes this step's metrics (``trainer.log_every_n_steps``).
+
+        Measuring gradient norms and logging on the other steps would cost time
+        (two passes over every gradient) for values nobody sees.
+        """
+        return self.trainer._logger_connector.should_update_logs
 
     # -- evaluation -------------------------------------------------------------
     def _eval_start(self, split: str) -> None:
