@@ -83,3 +83,17 @@ def test_a_nan_loss_ends_the_run_as_diverged(tmp_path, tiny):
     record = results(tmp_path / "run")
     assert record["status"] == "diverged"
     assert 0 <= record["diverged_at_step"] < 50 and record["steps"] == record["diverged_at_step"]
+
+
+def test_the_zaremba_presets_compose_as_the_paper_says(tmp_path):
+    import yaml
+
+    small = yaml.safe_load(runner("experiment=ptb_small", "--cfg", "job", cwd=tmp_path).stdout)
+    assert (small["cell"]["hidden_size"], small["cell"]["num_layers"], small["data"]["bptt"]) == (200, 2, 20)
+    assert (small["model"]["init_range"], small["model"]["loss"], small["grad"]["max_norm"]) == (0.1, "sum", 5.0)
+    assert (small["optim"]["lr"], small["optim"]["lr_decay"], small["optim"]["decay_after"]) == (1.0, 0.5, 4)
+    assert small["trainer"]["max_epochs"] == 13
+    medium = yaml.safe_load(runner("experiment=ptb_medium", "--cfg", "job", cwd=tmp_path).stdout)
+    assert (medium["cell"]["hidden_size"], medium["cell"]["dropout"], medium["model"]["dropout"]) == (650, 0.5, 0.5)
+    assert (medium["data"]["bptt"], medium["trainer"]["max_epochs"], medium["optim"]["decay_after"]) == (35, 39, 6)
+    assert abs(medium["optim"]["lr_decay"] - 1 / 1.2) < 1e-12
