@@ -95,7 +95,7 @@ def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Pl
         if task.vocab is not None:  # what runner.lm needs besides the checkpoint
             (run_dir / "vocab.json").write_text(json.dumps(list(task.vocab)))
     trainer.fit(model, datamodule=resume.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
-    trainer.save_checkpoint(run_dir / resume.LAST)
+    trainer.save_checkpoint(run_dir / resume.LAST, weights_only=False)  # the full state: resumable
     outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
                                "baseline": task.baseline}
     if model.diverged_at is not None:
