@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from runner import registry
+from runner import registry, resume
 from runner.config import ModelConfig, OptimConfig
 from runner.task import Task
 from runner_plugins.text import Level
 from runner_plugins.text.corpus import EOS, UNK, tokenize
 
-CHECKPOINTS = (Path("checkpoints") / "best.ckpt", Path("checkpoints") / "last.ckpt")  # in order of preference
+CHECKPOINTS = (resume.BEST, resume.LAST)  # in order of preference
 
 
 class NoModel(Exception):
@@ -86,8 +86,8 @@ class LanguageModel:
                     metrics=("ppl",), monitor="ppl", carry_state=True, vocab=tuple(vocab))
         model = build_model(cfg, choices, task)
         try:
-            weights = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-        except Exception as exc:
+            weights = resume.load_checkpoint(checkpoint)["state_dict"]
+        except (resume.RunFolderError, KeyError) as exc:
             raise NoModel(f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: damaged, "
                           "or not written by the runner)") from None
         # buffers such as the clipping statistics say how training went, not what the model computes,

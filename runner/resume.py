@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from runner import results
 
 LAST = Path("checkpoints") / "last.ckpt"
+BEST = Path("checkpoints") / "best.ckpt"  # by the task's validation metric
 IDENTITY = ("cell", "data", "grad", "optim", "model", "seed")  # what makes two runs the same experiment
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Sequence
 
-from runner import registry
+from runner import registry, results
 from runner.registry import Registry
 from runner.task import Task
 
@@ -275,10 +274,9 @@ def train(*overrides: str, cwd: Path, env: dict[str, str] | None = None, timeout
     command = [sys.executable, "-m", "runner", *TINY_TRAINING, *overrides, f"hydra.run.dir={run_dir}"]
     done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
-    record = run_dir / "results.json"
-    _expect(record.exists(), f"{' '.join(command[1:])} exited {done.returncode} without results.json:\n"
-            f"{done.stderr[-3000:]}")
-    return json.loads(record.read_text())
+    _expect((run_dir / results.FILE).exists(), f"{' '.join(command[1:])} exited {done.returncode} without "
+            f"results.json:\n{done.stderr[-3000:]}")
+    return results.read(run_dir)
 
 
 if pytest is not None:

@@ -76,10 +76,10 @@ def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Pl
     model.identity = resume.identity(cfg, choices)
     task = model.task
     monitor = f"val/{task.monitor}"
-    checkpoint = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", monitor=monitor,
+    checkpoint = ModelCheckpoint(dirpath=run_dir / resume.BEST.parent, filename=resume.BEST.stem, monitor=monitor,
                                  mode=task.monitor_mode)
     # last.ckpt every few steps, for resuming after a kill; Lightning writes it atomically
-    last = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_top_k=0, save_last=True,
+    last = ModelCheckpoint(dirpath=run_dir / resume.LAST.parent, save_top_k=0, save_last=True,
                            every_n_train_steps=cfg.checkpoint.every_n_steps)
     throughput = Throughput()
     csv_logger = CSVLogger(run_dir, name="", version="")
