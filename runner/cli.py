@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from runner import config, registry
-from runner.resume import RunFolderError
+from runner.run_dir import RunFolderError, Status
 
 log = logging.getLogger("runner")
 
@@ -34,10 +34,10 @@ def objective(record: dict[str, Any]) -> float | None:
     result returns None, which hydra-optuna-sweeper records as a failed trial
     before going on (NaN would crash it: it tells Optuna a failed trial's value).
     """
-    if record["status"] == "diverged":
+    if record["status"] == Status.diverged:
         return -math.inf if record.get("monitor_mode") == "max" else math.inf
     value = record.get("val", {}).get(record.get("monitor", "").removeprefix("val/"))  # JSON null: not finite
-    if record["status"] != "ok" or value is None or math.isnan(value):
+    if record["status"] != Status.ok or value is None or math.isnan(value):
         return None
     return float(value)
 
@@ -55,7 +55,7 @@ def job(cfg: DictConfig) -> float | None:
         if hydra_cfg.mode == RunMode.RUN:
             sys.exit(1)
         return None
-    if record["status"] == "failed":
+    if record["status"] == Status.failed:
         log.error("failed: %s  (details: %s/results.json)", record["error"], where)
         if hydra_cfg.mode == RunMode.RUN:
             sys.exit(1)

@@ -1,13 +1,15 @@
 """A finished run's language model: rebuilt from its run folder, asked for next words, scores and samples.
 
-Text is read as the training data was: a sentence is one line of the corpus,
-so at word level ``<eos>`` ends it (a newline at character level), and every
-query starts after a line end, with a zero state, as a line of the corpus does.
+Text is read as the training data was, by the tokenization the data plugin
+declared in the run's Task (``task.json``): a sentence is one line of the
+corpus, ended by the Task's ``eos`` (``<eos>`` between words, the newline
+between characters), and every query starts after a line end, with a zero
+state, as a line of the corpus does. Any data plugin whose Task declares a
+tokenization is served; the core knows no plugin.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
@@ -17,13 +19,11 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from runner import registry, resume
+from runner import registry, run_dir
 from runner.config import ModelConfig, OptimConfig
 from runner.task import Task
-from runner_plugins.text import Level
-from runner_plugins.text.corpus import EOS, UNK, tokenize
 
-CHECKPOINTS = (resume.BEST, resume.LAST)  # in order of preference
+CHECKPOINTS = (run_dir.BEST, run_dir.LAST)  # in order of preference
 
 
 class NoModel(Exception):
@@ -44,50 +44,56 @@ class Scored:
         return math.exp(-self.total / len(self.tokens))
 
 
-def saved_config(run_dir: Path) -> tuple[DictConfig, dict[str, str]]:
+def saved_config(folder: Path) -> tuple[DictConfig, dict[str, str]]:
     """The run's composed config, its model nodes typed by their schemas again, and its group choices."""
-    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    choices = dict(OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime.choices)
+    cfg, choices = run_dir.saved_config(folder), run_dir.choices(folder)
     plugins = registry.load()
     try:
         schemas = {"cell": plugins.get("cell", choices["cell"]).config_class,
                    "grad": plugins.get("grad", choices["grad"]).config_class,
                    "model": ModelConfig, "optim": OptimConfig}
     except KeyError as exc:  # the plugin that trained it is not installed here
-        raise NoModel(f"{run_dir}: {exc.args[0]}") from None
+        raise NoModel(f"{folder}: {exc.args[0]}") from None
     for key, schema in schemas.items():
         cfg[key] = OmegaConf.merge(OmegaConf.structured(schema), cfg[key])
     return cfg, choices
 
 
 class LanguageModel:
-    def __init__(self, model: torch.nn.Module, vocab: list[str], level: Level):
-        self.model, self.vocab, self.level = model.eval(), vocab, level
-        self.index = {token: i for i, token in enumerate(vocab)}
-        boundary = EOS if level == Level.word else "\n"
-        self.start = self.index.get(boundary, self.index.get(UNK, 0))  # what precedes every line in training
+    """A trained model with the Task it was trained on, which says how to read text."""
+
+    def __init__(self, model: torch.nn.Module, task: Task):
+        self.model, self.task, self.vocab = model.eval(), task, list(task.vocab)
+        self.index = {token: i for i, token in enumerate(self.vocab)}
+        self.start = self.index[task.eos]  # every line of the corpus follows a line end
+
+    @property
+    def level(self) -> str:
+        """``word`` or ``char``: the Task's tokenization."""
+        return self.task.tokenization
 
     @classmethod
-    def load(cls, run_dir: Path) -> LanguageModel:
+    def load(cls, folder: Path) -> LanguageModel:
         """The run's best checkpoint (else its last) in the model its config describes."""
         from runner.train import build_model
 
-        run_dir = Path(run_dir)
-        if not (run_dir / ".hydra" / "config.yaml").is_file():
-            raise NoModel(f"{run_dir} is not a run folder (no .hydra/config.yaml)")
-        if not (run_dir / "vocab.json").is_file():
-            raise NoModel(f"{run_dir} holds no language model (no vocab.json: its data has no vocabulary)")
-        checkpoint = next((run_dir / c for c in CHECKPOINTS if (run_dir / c).is_file()), None)
+        folder = Path(folder)
+        if not (folder / run_dir.CONFIG).is_file():
+            raise NoModel(f"{folder} is not a run folder (no {run_dir.CONFIG})")
+        task = run_dir.read_task(folder)
+        if task is None:
+            raise NoModel(f"{folder} holds no {run_dir.TASK}: trained by an older runner, or not started")
+        if task.tokenization is None:
+            raise NoModel(f"{folder} holds no language model (its data plugin declares no tokenization "
+                          f"in {run_dir.TASK})")
+        checkpoint = next((folder / c for c in CHECKPOINTS if (folder / c).is_file()), None)
         if checkpoint is None:
-            raise NoModel(f"{run_dir} holds no trained model yet (no checkpoints/best.ckpt or last.ckpt)")
-        vocab = json.loads((run_dir / "vocab.json").read_text())
-        cfg, choices = saved_config(run_dir)
-        task = Task(inputs="tokens", input_size=len(vocab), targets="classes", output_size=len(vocab),
-                    metrics=("ppl",), monitor="ppl", carry_state=True, vocab=tuple(vocab))
+            raise NoModel(f"{folder} holds no trained model yet (no {run_dir.BEST} or {run_dir.LAST.name})")
+        cfg, choices = saved_config(folder)
         model = build_model(cfg, choices, task)
         try:
-            weights = resume.load_checkpoint(checkpoint)["state_dict"]
-        except (resume.RunFolderError, KeyError) as exc:
+            weights = run_dir.load_checkpoint(checkpoint)["state_dict"]
+        except (run_dir.RunFolderError, KeyError) as exc:
             raise NoModel(f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: damaged, "
                           "or not written by the runner)") from None
         # buffers such as the clipping statistics say how training went, not what the model computes,
@@ -95,27 +101,27 @@ class LanguageModel:
         missing, unexpected = model.load_state_dict(weights, strict=False)
         buffers = {name for name, _ in model.named_buffers()}
         if unexpected or set(missing) - buffers:
-            raise NoModel(f"{checkpoint} does not fit the model of {run_dir / '.hydra/config.yaml'} "
+            raise NoModel(f"{checkpoint} does not fit the model of {folder / run_dir.CONFIG} "
                           f"(missing {sorted(set(missing) - buffers)[:3]}, unexpected {unexpected[:3]})")
-        return cls(model, vocab, Level(cfg.data.get("level", "word")))
+        return cls(model, task)
 
     # -- text <-> ids -------------------------------------------------------------
     def words(self, text: str) -> list[str]:
         """A prompt's tokens, not ended."""
-        return text.split() if self.level == Level.word else list(text)
+        return text.split() if self.level == "word" else list(text)
 
     def line(self, text: str) -> list[str]:
         """A sentence's tokens, ended as a line of the corpus."""
-        return tokenize(text.rstrip("\n") + "\n", self.level)
+        return self.task.tokenize(text.rstrip("\n") + "\n")
 
     def ids(self, tokens: list[str]) -> list[int]:
-        unk = self.index.get(UNK)
+        unk = self.index.get(self.task.unk)
         return [self.index.get(t, unk) for t in tokens]
 
     def render(self, tokens: list[str]) -> str:
-        if self.level == Level.char:
+        if self.level == "char":
             return "".join(tokens)
-        return re.sub(rf" ?{re.escape(EOS)} ?", "\n", " ".join(tokens))
+        return re.sub(rf" ?{re.escape(self.task.eos)} ?", "\n", " ".join(tokens))
 
     # -- questions ------------------------------------------------------------------
     @torch.no_grad()

@@ -152,9 +152,13 @@ class SequenceModel(L.LightningModule):
         """Whether Lightning writes this step's metrics (``trainer.log_every_n_steps``).
 
         Measuring gradient norms and logging on the other steps would cost time
-        (two passes over every gradient) for values nobody sees.
+        (two passes over every gradient) for values nobody sees. Lightning's own
+        rule (its private ``_LoggerConnector.should_update_logs``) counts the
+        batches that stepped the optimizer, which is the global step here: one
+        optimizer, no gradient accumulation. tests/test_model.py checks that
+        both agree, so a change in Lightning shows.
         """
-        return self.trainer._logger_connector.should_update_logs
+        return (self.global_step + 1) % self.trainer.log_every_n_steps == 0 or self.trainer.should_stop
 
     # -- evaluation -------------------------------------------------------------
     def _eval_start(self, split: str) -> None:

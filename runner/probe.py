@@ -16,7 +16,6 @@ measured, and to W&B at the end of training when the job logs there.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,15 @@ import torch
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
+from runner import run_dir
 from runner.config import ProbeConfig, typed
 
-FILE = "grad_flow.csv"
 
-
-def callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
+def callbacks(cfg: DictConfig, folder: Path) -> list[L.Callback]:
     """The probes the config turns on."""
     settings: ProbeConfig = typed(cfg.probe)
     every = settings.grad_flow.every
-    return [GradFlow(every, Path(run_dir) / FILE)] if every else []
+    return [GradFlow(every, Path(folder))] if every else []
 
 
 def _top_hidden(state: Any) -> Tensor:
@@ -78,22 +76,17 @@ class Unroll:
 class GradFlow(L.Callback):
     """Measures the gradient flow every ``every`` training steps, from step 0 (the initial weights)."""
 
-    def __init__(self, every: int, path: Path):
-        self.every, self.path = every, Path(path)
+    def __init__(self, every: int, folder: Path):
+        self.every, self.folder = every, folder
         self.unroll: Unroll | None = None
         self.rows: list[tuple[int, int, float]] = []
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        if self.path.exists():  # a resumed run: keep what was measured before its checkpoint
-            with self.path.open(newline="") as f:
-                self.rows = [(int(r["step"]), int(r["t"]), float(r["norm"])) for r in csv.DictReader(f)
-                             if int(r["step"]) < trainer.global_step]
-        with self.path.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["step", "t", "norm"])
-            writer.writerows(self.rows)
+        # a resumed run keeps what was measured before its checkpoint
+        self.rows = run_dir.grad_flow(self.folder, before_step=trainer.global_step)
+        run_dir.write_grad_flow(self.folder, self.rows)
 
     def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: Any, batch_idx: int) -> None:
         if trainer.global_step % self.every == 0:
@@ -105,8 +98,7 @@ class GradFlow(L.Callback):
         rows = [(trainer.global_step, t, norm) for t, norm in enumerate(self.unroll.norms(), start=1)]
         self.rows += rows
         if trainer.is_global_zero:
-            with self.path.open("a", newline="") as f:
-                csv.writer(f).writerows(rows)
+            run_dir.write_grad_flow(self.folder, rows, append=True)
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args: Any) -> None:
         self.unroll = module.unroll = None  # back to the fused cell until the next probed step

@@ -10,7 +10,6 @@ others, never dropped.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,10 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from runner import results
+from runner import run_dir
 from runner.facets import facets
+from runner.run_dir import Status, run_folders
 
-GRAD_FLOW = "grad_flow.csv"  # runner.probe.FILE, named here so that reports need no torch
 BEST = {"mse": 0.0, "loss": 0.0, "accuracy": 1.0, "ppl": 1.0}  # a perfect score, for the default target
 HIGHER_IS_BETTER = ("accuracy",)
 CELL_ORDER = {"rnn": 0, "lstm": 1, "gru": 2}  # the study's order; other cells follow by name
@@ -33,7 +32,7 @@ class Job:
 
     path: Path
     facets: dict[str, Any]
-    status: str  # ok, diverged, failed, or unfinished (no results.json yet)
+    status: Status
     metric: str | None  # the monitored validation metric, e.g. "mse"; None when the job failed before knowing
     final: float | None = None
     best: float | None = None
@@ -49,40 +48,33 @@ class Job:
         """``ok``, ``diverged at step 12``, ``failed: ValueError: ...``"""
         if not self.note:
             return self.status
-        return f"{self.status} {self.note}" if self.status == "diverged" else f"{self.status}: {self.note}"
+        return f"{self.status} {self.note}" if self.status == Status.diverged else f"{self.status}: {self.note}"
 
     @property
     def higher_is_better(self) -> bool:
         return self.metric in HIGHER_IS_BETTER
 
 
-def run_folders(paths: list[Path]) -> list[Path]:
-    """The run folders at or below ``paths``: every folder with a ``.hydra/config.yaml``."""
-    found: list[Path] = []
-    for path in paths:
-        found += sorted(config.parent.parent for config in Path(path).glob("**/.hydra/config.yaml"))
-    return list(dict.fromkeys(found))
-
-
-def load(run_dir: Path, targets: dict[str, float]) -> Job:
-    config = OmegaConf.to_container(OmegaConf.load(run_dir / ".hydra" / "config.yaml"), resolve=True)
-    if (run_dir / results.FILE).exists():
-        record = results.read(run_dir)
+def load(folder: Path, targets: dict[str, float]) -> Job:
+    config = OmegaConf.to_container(run_dir.saved_config(folder), resolve=True)
+    record = run_dir.read_results(folder)
+    if record is not None:
         choices = record
     else:  # still running, or killed: the choices are in Hydra's own record
-        record = {"status": "unfinished"}
-        choices = OmegaConf.load(run_dir / ".hydra" / "hydra.yaml").hydra.runtime.choices
+        record = {"status": Status.unfinished}
+        choices = run_dir.choices(folder)
     metric = record["monitor"].removeprefix("val/") if "monitor" in record else None
-    job = Job(path=run_dir, facets=facets(choices, config), status=record["status"], metric=metric)
+    job = Job(path=folder, facets=facets(choices, config), status=Status(record["status"]), metric=metric)
     job.final = (record.get("val") or {}).get(metric)
     job.best = (record.get("best_val") or {}).get(metric)
     job.baseline = (record.get("baseline") or {}).get(metric)
-    if record["status"] == "diverged":
+    if job.status == Status.diverged:
         job.note = f"at step {record['diverged_at_step']}"
-    elif record["status"] == "failed":
+    elif job.status == Status.failed:
         job.note = (str(record.get("error")).splitlines() or [""])[0][:120]
-    job.curve = _curve(run_dir / "metrics.csv", f"val/{metric}")
-    job.grad_flow = _grad_flow(run_dir / GRAD_FLOW)
+    job.curve = run_dir.metric_curve(folder, f"val/{metric}")
+    for step, _, norm in run_dir.grad_flow(folder):
+        job.grad_flow.setdefault(step, []).append(norm)
     job.target = targets.get(metric, _halfway(job))
     if job.target is not None:
         beat = (lambda v: v >= job.target) if job.higher_is_better else (lambda v: v <= job.target)
@@ -95,23 +87,6 @@ def _halfway(job: Job) -> float | None:
     if job.baseline is None or job.metric not in BEST:
         return None
     return (job.baseline + BEST[job.metric]) / 2
-
-
-def _curve(path: Path, column: str) -> list[tuple[int, float]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        rows = [(int(r["step"]), float(r[column])) for r in csv.DictReader(f) if r.get(column)]
-    return [(step, value) for step, value in rows if math.isfinite(value)]
-
-
-def _grad_flow(path: Path) -> dict[int, list[float]]:
-    out: dict[int, list[float]] = {}
-    if path.exists():
-        with path.open(newline="") as f:
-            for r in csv.DictReader(f):
-                out.setdefault(int(r["step"]), []).append(float(r["norm"]))
-    return out
 
 
 def sort_key(job: Job) -> tuple:
@@ -157,7 +132,7 @@ def write(jobs: list[Job], out: Path, sources: list[Path]) -> Path:
     from runner import plots
 
     out.mkdir(parents=True, exist_ok=True)
-    counts = {s: sum(j.status == s for j in jobs) for s in ("ok", "diverged", "failed", "unfinished")}
+    counts = {s: sum(j.status == s for j in jobs) for s in Status}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     text = [
         "# Sweep report", "",

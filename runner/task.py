@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 METRICS = ("mse", "accuracy", "ppl")
+TOKENIZATIONS = ("word", "char")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class Task:
         hidden state flows from one window to the next within an epoch.
     has_test: the data module has a ``test_dataloader``.
     vocab: id -> token, for language models.
+    tokenization: how text becomes tokens, for tools that read new text the
+        way the corpus was read (``runner.lm``): ``"word"``, whitespace-separated
+        words with ``eos`` ending every line, or ``"char"``, every character
+        (the newline among them); None for data that is not text.
+    eos: the token that ends a line: ``"<eos>"`` for words, ``"\\n"`` for
+        characters. A model reads every line as if after one.
+    unk: the token that stands for anything not in ``vocab``.
     """
 
     inputs: Literal["tokens", "real"]
@@ -50,6 +58,9 @@ class Task:
     carry_state: bool = False
     has_test: bool = False
     vocab: tuple[str, ...] | None = None
+    tokenization: Literal["word", "char"] | None = None
+    eos: str | None = None
+    unk: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.metrics) - set(METRICS)
@@ -57,3 +68,19 @@ class Task:
             raise ValueError(f"unknown metrics {sorted(unknown)}; known: {list(METRICS)}")
         if self.monitor not in ("loss", *self.metrics):
             raise ValueError(f"monitor {self.monitor!r} is not among the task's metrics")
+        if self.tokenization is not None:
+            if self.tokenization not in TOKENIZATIONS:
+                raise ValueError(f"tokenization {self.tokenization!r} is not one of {list(TOKENIZATIONS)}")
+            if self.vocab is None or self.eos not in self.vocab:
+                raise ValueError("a task with a tokenization needs a vocab that holds its eos token")
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` read as the corpus was read."""
+        return tokenize(text, self.tokenization, self.eos)
+
+
+def tokenize(text: str, tokenization: str, eos: str) -> list[str]:
+    """Words with ``eos`` ending every line, or every character (``eos`` is the newline then)."""
+    if tokenization == "char":
+        return list(text)
+    return [token for line in text.splitlines() for token in (*line.split(), eos)]

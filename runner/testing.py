@@ -29,7 +29,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Sequence
 
-from runner import registry, results
+from runner import registry, run_dir
 from runner.registry import Registry
 from runner.task import Task
 
@@ -270,13 +270,14 @@ def train(*overrides: str, cwd: Path, env: dict[str, str] | None = None, timeout
     Returns the run's ``results.json``; raises :class:`ContractError` with the
     end of the log when the run left none.
     """
-    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=cwd))
-    command = [sys.executable, "-m", "runner", *TINY_TRAINING, *overrides, f"hydra.run.dir={run_dir}"]
+    folder = Path(tempfile.mkdtemp(prefix="run-", dir=cwd))
+    command = [sys.executable, "-m", "runner", *TINY_TRAINING, *overrides, f"hydra.run.dir={folder}"]
     done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
-    _expect((run_dir / results.FILE).exists(), f"{' '.join(command[1:])} exited {done.returncode} without "
-            f"results.json:\n{done.stderr[-3000:]}")
-    return results.read(run_dir)
+    record = run_dir.read_results(folder)
+    _expect(record is not None, f"{' '.join(command[1:])} exited {done.returncode} without "
+            f"{run_dir.RESULTS}:\n{done.stderr[-3000:]}")
+    return record
 
 
 if pytest is not None:

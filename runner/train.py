@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -12,9 +11,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner import distributed, registry, resume, results, wandb_run
+from runner import distributed, registry, replay, resume, run_dir, wandb_run
 from runner.allocator import tune_malloc
 from runner.config import typed
+from runner.run_dir import BEST, LAST, Status
 from runner.task import Task
 
 log = logging.getLogger("runner")
@@ -60,7 +60,7 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
-def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Plan, loggers: list) -> dict[str, Any]:
+def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -76,34 +76,33 @@ def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Pl
     model.identity = resume.identity(cfg, choices)
     task = model.task
     monitor = f"val/{task.monitor}"
-    checkpoint = ModelCheckpoint(dirpath=run_dir / resume.BEST.parent, filename=resume.BEST.stem, monitor=monitor,
+    checkpoint = ModelCheckpoint(dirpath=folder / BEST.parent, filename=BEST.stem, monitor=monitor,
                                  mode=task.monitor_mode)
     # last.ckpt every few steps, for resuming after a kill; Lightning writes it atomically
-    last = ModelCheckpoint(dirpath=run_dir / resume.LAST.parent, save_top_k=0, save_last=True,
+    last = ModelCheckpoint(dirpath=folder / LAST.parent, save_top_k=0, save_last=True,
                            every_n_train_steps=cfg.checkpoint.every_n_steps)
     throughput = Throughput()
-    csv_logger = CSVLogger(run_dir, name="", version="")
+    csv_logger = CSVLogger(folder, name="", version="")
     trainer = L.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
-        default_root_dir=run_dir,
+        default_root_dir=folder,
         logger=[csv_logger, *loggers],
-        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, run_dir)],
+        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, folder)],
     )
     distributed.check_launch(trainer)
     if trainer.is_global_zero:  # under DDP the other processes write nothing
-        resume.keep_metrics(csv_logger, plan.step)
-        if task.vocab is not None:  # what runner.lm needs besides the checkpoint
-            (run_dir / "vocab.json").write_text(json.dumps(list(task.vocab)))
-    trainer.fit(model, datamodule=resume.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
-    trainer.save_checkpoint(run_dir / resume.LAST, weights_only=False)  # the full state: resumable
+        keep_metrics(csv_logger, plan.step)
+        run_dir.write_task(folder, task)  # what tools such as runner.lm need besides the checkpoint
+    trainer.fit(model, datamodule=replay.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
+    trainer.save_checkpoint(folder / LAST, weights_only=False)  # the full state: resumable
     outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
                                "baseline": task.baseline}
     if model.diverged_at is not None:
-        outcome.update(status="diverged", diverged_at_step=model.diverged_at, steps=model.diverged_at)
+        outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at, steps=model.diverged_at)
     else:
         if model.validated_at != trainer.global_step:  # the final weights have not been scored yet
             trainer.validate(model, datamodule=datamodule, verbose=False, weights_only=True)
-        outcome.update(status="ok", val=_strip(trainer.callback_metrics, "val/"))
+        outcome.update(status=Status.ok, val=_strip(trainer.callback_metrics, "val/"))
         if task.has_test:
             tested = trainer.test(model, datamodule=datamodule, verbose=False, weights_only=True)[0]
             outcome["test"] = _strip(tested, "test/")
@@ -114,46 +113,55 @@ def fit(cfg: DictConfig, choices: dict[str, str], run_dir: Path, plan: resume.Pl
     return outcome
 
 
+def keep_metrics(logger, step: int) -> None:
+    """Keep the rows of metrics.csv logged before the checkpoint; Lightning's CSV writer deletes the file."""
+    header, rows = run_dir.metrics_before(logger.log_dir, step)
+    writer = logger.experiment  # creating the writer removes the old file
+    if rows:
+        run_dir.write_metrics(logger.log_dir, header, rows)
+        writer.metrics_keys = sorted(header)
+
+
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
     return {k[len(prefix) :]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
 
 
-def run(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> dict[str, Any]:
+def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any]:
     """Train one configuration and write ``results.json``; a failure is recorded, not raised.
 
     A folder that already holds this run finished is left as it is; one that
-    holds another configuration's work is refused (``resume.RunFolderError``).
+    holds another configuration's work is refused (``run_dir.RunFolderError``).
     """
-    run_dir = Path(run_dir)
-    plan = resume.plan(run_dir, cfg, choices)
+    folder = Path(folder)
+    plan = resume.plan(folder, cfg, choices)
     if plan.finished is not None:
-        log.info("already finished in %s: skipped (resume=false to run it again)", run_dir)
+        log.info("already finished in %s: skipped (resume=false to run it again)", folder)
         return plan.finished
     if plan.checkpoint is not None:
         log.info("resuming from %s", plan.checkpoint)
     start = time.perf_counter()
     record: dict[str, Any] = {
-        "status": "failed",
+        "status": Status.failed,
         **{kind: choices.get(kind) for kind in ("cell", "data", "grad", "optim")},
         "seed": cfg.seed,
-        "config": resume.resolved(cfg),
+        "config": run_dir.resolved(cfg),
     }
     try:
         for node in ("cell", "data", "grad", "model", "optim"):
             typed(cfg[node])  # every value checked before torch and W&B start: a typo costs no time
     except ValueError as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        return _write(run_dir, record, start)
-    with wandb_run.tracked(cfg, choices, run_dir, record) as loggers:  # the W&B run ends with the block
+        record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}")
+        return _write(folder, record, start)
+    with wandb_run.tracked(cfg, choices, folder, record) as loggers:  # the W&B run ends with the block
         try:
-            record.update(fit(cfg, choices, run_dir, plan, loggers))
+            record.update(fit(cfg, choices, folder, plan, loggers))
         except Exception as exc:  # the record says why; a multirun goes on with the next job
-            record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        return _write(run_dir, record, start)
+            record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return _write(folder, record, start)
 
 
-def _write(run_dir: Path, record: dict[str, Any], start: float) -> dict[str, Any]:
+def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]:
     record["wall_s"] = round(time.perf_counter() - start, 3)
     if distributed.is_writer():
-        results.write(run_dir, record)
+        run_dir.write_results(folder, record)
     return record

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from omegaconf import DictConfig
 
-from runner import distributed, resume, results
+from runner import distributed, run_dir
 from runner.config import WandbConfig, typed
 from runner.facets import facets
 
@@ -29,14 +29,14 @@ CURVES = 8  # gradient-flow curves drawn in the W&B plot; grad_flow.csv keeps th
 
 
 @contextlib.contextmanager
-def tracked(cfg: DictConfig, choices: dict[str, str], run_dir: Path, record: dict[str, Any]) -> Iterator[list]:
+def tracked(cfg: DictConfig, choices: dict[str, str], folder: Path, record: dict[str, Any]) -> Iterator[list]:
     """The Lightning loggers W&B adds to this job (none without it), for the duration of the block.
 
     On leaving the block, whatever happened in it, the W&B run gets ``record``
     (status and final metrics) as its summary and ends, so that the next job
     of a multirun starts a run of its own.
     """
-    run = start(cfg, choices, run_dir)
+    run = start(cfg, choices, folder)
     try:
         yield [] if run is None else [lightning_logger(run)]
     finally:
@@ -44,7 +44,7 @@ def tracked(cfg: DictConfig, choices: dict[str, str], run_dir: Path, record: dic
             finish(run, record)
 
 
-def start(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> Any | None:
+def start(cfg: DictConfig, choices: dict[str, str], folder: Path) -> Any | None:
     """The W&B run of this job, or None: another logger, W&B disabled, not rank 0, or W&B failed."""
     if choices.get("logger") != "wandb" or not distributed.is_writer():
         return None
@@ -63,7 +63,7 @@ def start(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> Any | None
             project=settings.project, entity=settings.entity,
             group=settings.group or default_group(hydra, choices), job_type=settings.job_type,
             name=settings.name or default_name(hydra, choices), tags=tags(cfg, choices) + list(settings.tags),
-            config=resume.resolved(cfg), dir=run_dir, mode=chosen,
+            config=run_dir.resolved(cfg), dir=folder, mode=chosen,
             reinit="create_new",  # never continue another job's run
             settings=wandb.Settings(quiet=True),  # our log says where the run went; no per-job banners
         )
@@ -90,7 +90,7 @@ def lightning_logger(run: Any):
 def finish(run: Any, record: dict[str, Any]) -> None:
     try:
         run.summary.update(summary(record))
-        run.finish(exit_code=0 if record.get("status") in ("ok", "diverged") else 1)
+        run.finish(exit_code=0 if record.get("status") in run_dir.FINISHED else 1)
         import wandb
 
         wandb.teardown()  # returns once the run's files are complete on disk
@@ -100,7 +100,7 @@ def finish(run: Any, record: dict[str, Any]) -> None:
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     """The job's outcome as W&B summary keys: status, steps, val/..., best_val/..., baseline/..."""
-    record = results.clean(record)
+    record = run_dir.clean(record)
     out = {key: record[key] for key in SUMMARY if record.get(key) is not None}
     for part in ("val", "test", "best_val", "baseline"):
         out.update({f"{part}/{name}": value for name, value in (record.get(part) or {}).items()})
@@ -108,7 +108,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def tags(cfg: DictConfig, choices: dict[str, str]) -> list[str]:
-    described = facets(choices, resume.resolved(cfg))
+    described = facets(choices, run_dir.resolved(cfg))
     experiment = choices.get("experiment")
     return [f"{k}={v}" for k, v in described.items()] + ([f"experiment={experiment}"] if experiment else [])
 

@@ -12,9 +12,22 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-# Tests never download: every corpus comes from the shared copy beside the checkout.
-os.environ["RUNNER_DATA_DIR"] = str(SHARED_DATA)
+
+
+def data_dir() -> Path:
+    """The folder holding the corpora (``ptb/``, ``tinyshakespeare/``), found as the runner finds it.
+
+    ``$RUNNER_DATA_DIR`` when set (``.ci/run`` points it at a local copy), else
+    the runner's cache, filled by its pinned, checksummed download.
+    """
+    from runner_plugins.text import fetch
+
+    for name in fetch.SOURCES:
+        fetch.ensure(name, fetch.default_folder(name))
+    return fetch.default_folder("ptb").parent
+
+
+DATA = data_dir()
 
 TINY = [
     "data.seq_len=8", "data.batch_size=16", "data.num_train=64", "data.num_val=32",
@@ -64,7 +77,7 @@ def fake_distribution(site: Path, dist: str, modules: dict[str, str], entry_poin
     site.mkdir(parents=True, exist_ok=True)
     for name, code in modules.items():
         (site / f"{name}.py").write_text(code)
-    info = site / f"{dist}-0.1.dist-info"
+    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"  # as pip names it: the name is read up to the first '-'
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
     lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())

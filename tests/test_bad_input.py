@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from conftest import SHARED_DATA, results, runner
+from conftest import DATA, results, runner
 
 # (overrides, words the message must contain)
 CHOICES = [
@@ -60,7 +60,7 @@ def corpus(tmp_path):
     """A small word-level corpus folder for data=text, cut from PTB."""
     folder = tmp_path / "corpus"
     folder.mkdir()
-    lines = (SHARED_DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()
+    lines = (DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()
     (folder / "train.txt").write_text("\n".join(lines[:300]) + "\n")
     (folder / "valid.txt").write_text("\n".join(lines[300:400]) + "\n")
     (folder / "test.txt").write_text("\n".join(lines[400:500]) + "\n")
@@ -106,7 +106,7 @@ def test_data_root_that_does_not_exist(tmp_path, corpus):
 @pytest.fixture
 def ptb_copy(tmp_path):
     root = tmp_path / "data"
-    shutil.copytree(SHARED_DATA / "ptb", root / "ptb")
+    shutil.copytree(DATA / "ptb", root / "ptb")
     return root
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from conftest import SHARED_DATA
+from conftest import DATA
 from hydra.errors import ConfigCompositionException
 from torch import nn
 
@@ -22,7 +22,7 @@ from runner.testing import ContractError
 INSTALLED = registry.load()
 # Tiny sizes for whichever of these fields a plugin's config has, so that any plugin checks fast.
 SMALL = {"hidden_size": 4, "seq_len": 10, "batch_size": 4, "num_train": 16, "num_val": 8, "bptt": 5}
-EXTRA = {"text": [f"data.root={SHARED_DATA / 'ptb'}", "data.train=ptb.valid.txt", "data.valid=ptb.test.txt",
+EXTRA = {"text": [f"data.root={DATA / 'ptb'}", "data.train=ptb.valid.txt", "data.valid=ptb.test.txt",
                   "data.test=ptb.test.txt"]}
 
 
@@ -45,7 +45,7 @@ def cell_cases() -> list[tuple[str, list[str]]]:
 
 @pytest.fixture
 def data_dir(monkeypatch):
-    monkeypatch.setenv("RUNNER_DATA_DIR", str(SHARED_DATA))
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(DATA))
 
 
 @pytest.mark.parametrize("name,overrides", cell_cases(), ids=lambda v: v if isinstance(v, str) else " ".join(v))

@@ -121,9 +121,9 @@ def test_the_data_folder_is_runner_data_dir_else_the_user_cache(tmp_path, monkey
     assert fetch.default_folder("tinyshakespeare") == Path.home() / ".cache" / "runner" / "data" / "tinyshakespeare"
 
 
-def test_the_pinned_hashes_are_those_of_the_shared_copy():
-    from conftest import SHARED_DATA
+def test_the_pinned_hashes_are_those_of_the_local_copy():
+    from conftest import DATA
 
     for name, sources in fetch.SOURCES.items():
         for source in sources:
-            assert fetch.sha256(SHARED_DATA / name / source.filename) == source.sha256
+            assert fetch.sha256(DATA / name / source.filename) == source.sha256

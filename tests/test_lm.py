@@ -10,7 +10,7 @@ import torch
 from conftest import results, runner
 from runner import lm
 from runner.language_model import LanguageModel
-from runner_plugins.text import Level
+from runner.task import Task
 
 # a small LSTM, a few hundred steps: seconds of training, yet far below uniform guessing (10,000)
 LEARN = ["cell=lstm", "data=ptb", "data.batch_size=20", "data.bptt=20", "cell.hidden_size=64", "optim=adam",
@@ -39,7 +39,8 @@ def test_a_few_hundred_steps_learn_ptb(run_dir):
     assert record["val"]["ppl"] < 0.8 * record["baseline"]["ppl"]  # the unigram model, about 685
     assert record["test"]["ppl"] < record["baseline"]["ppl"]
     assert record["train_tokens_per_s"] > 0
-    assert len(json.loads((run_dir / "vocab.json").read_text())) == 10_000
+    task = json.loads((run_dir / "task.json").read_text())
+    assert len(task["vocab"]) == 10_000 and task["tokenization"] == "word" and task["eos"] == "<eos>"
 
 
 def test_next_gives_the_likeliest_words_with_their_probabilities(run_dir, capsys):
@@ -100,7 +101,7 @@ def test_the_entry_point(run_dir, tmp_path):
 @pytest.mark.parametrize("folder,message", [
     ("empty", "is not a run folder (no .hydra/config.yaml)"),
     ("untrained", "holds no trained model yet (no checkpoints/best.ckpt or last.ckpt)"),
-    ("no_vocab", "holds no language model (no vocab.json"),
+    ("no_task", "holds no task.json"),
     ("damaged", "is not a readable checkpoint"),
 ])
 def test_a_folder_without_a_trained_model_is_one_clear_line(run_dir, tmp_path, capsys, folder, message):
@@ -109,8 +110,8 @@ def test_a_folder_without_a_trained_model_is_one_clear_line(run_dir, tmp_path, c
     if folder != "empty":
         shutil.copytree(run_dir / ".hydra", target / ".hydra")
     if folder in ("untrained", "damaged"):
-        shutil.copy(run_dir / "vocab.json", target / "vocab.json")
-    if folder in ("no_vocab", "damaged"):
+        shutil.copy(run_dir / "task.json", target / "task.json")
+    if folder in ("no_task", "damaged"):
         shutil.copytree(run_dir / "checkpoints", target / "checkpoints")
     if folder == "damaged":
         for ckpt in (target / "checkpoints").iterdir():
@@ -133,9 +134,14 @@ class Uniform(torch.nn.Module):
         return torch.zeros(*inputs.shape, self.vocab_size), state
 
 
+def text_task(tokenization: str, vocab: list[str], eos: str) -> Task:
+    return Task(inputs="tokens", input_size=len(vocab), targets="classes", output_size=len(vocab),
+                vocab=tuple(vocab), tokenization=tokenization, eos=eos, unk="<unk>")
+
+
 def test_character_level_lines_end_with_a_newline():
     vocab = ["a", "b", "\n", "<unk>"]
-    model = LanguageModel(Uniform(len(vocab)), vocab, Level.char)
+    model = LanguageModel(Uniform(len(vocab)), text_task("char", vocab, "\n"))
     scored = model.score("ab!")
     assert scored.tokens == ["a", "b", "<unk>", "\n"]
     assert scored.log_probs == pytest.approx([-math.log(4)] * 4)
@@ -143,7 +149,8 @@ def test_character_level_lines_end_with_a_newline():
     prompt, drawn, seed = model.sample(30, seed=7, prompt="ba")
     assert prompt == ["b", "a"] and len(drawn) == 30 and set(drawn) <= set(vocab)
     assert model.render(["a", "\n", "b"]) == "a\nb"
-    assert LanguageModel(Uniform(3), ["x", "<eos>", "<unk>"], Level.word).render(["x", "<eos>", "x"]) == "x\nx"
+    words = LanguageModel(Uniform(3), text_task("word", ["x", "<eos>", "<unk>"], "<eos>"))
+    assert words.render(["x", "<eos>", "x"]) == "x\nx"
 
 
 def test_a_checkpoint_without_the_training_statistics_loads(run_dir, tmp_path, capsys):

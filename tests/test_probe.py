@@ -51,7 +51,7 @@ def test_probe_off_by_default_and_on_with_every(tmp_path):
     assert callbacks(cfg, tmp_path) == []
     cfg.probe.grad_flow.every = 3
     (probe,) = callbacks(cfg, tmp_path)
-    assert isinstance(probe, GradFlow) and probe.every == 3 and probe.path == tmp_path / "grad_flow.csv"
+    assert isinstance(probe, GradFlow) and probe.every == 3 and probe.folder == tmp_path
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])

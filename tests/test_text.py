@@ -5,7 +5,7 @@ import csv
 import pytest
 import torch
 
-from conftest import SHARED_DATA, runner
+from conftest import DATA, runner
 from runner_plugins.text import Level, PTBConfig, ShakespeareConfig, TextConfig
 from runner_plugins.text.corpus import EOS, UNK, encode, tokenize
 from runner_plugins.text.datamodule import TextData, Windows
@@ -13,14 +13,14 @@ from runner_plugins.text.datamodule import TextData, Windows
 
 @pytest.fixture(scope="module")
 def ptb() -> TextData:
-    data = TextData(PTBConfig(), "ptb")  # found through RUNNER_DATA_DIR (tests/conftest.py)
+    data = TextData(PTBConfig(), "ptb")  # found as conftest.DATA was
     data.prepare_data()
     data.setup("fit")
     return data
 
 
 def test_ptb_has_mikolovs_vocabulary_and_token_counts(ptb):
-    assert ptb.folder == SHARED_DATA / "ptb"
+    assert ptb.folder == DATA / "ptb"
     assert len(ptb.vocab) == 10_000
     assert UNK in ptb.vocab and EOS in ptb.vocab
     assert {split: len(ids) for split, ids in ptb.ids.items()} == {"train": 929_589, "valid": 73_760, "test": 82_430}
@@ -31,7 +31,7 @@ def test_ptb_has_mikolovs_vocabulary_and_token_counts(ptb):
 
 
 def test_ptb_lines_end_with_eos(ptb):
-    first = (SHARED_DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()[:2]
+    first = (DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()[:2]
     words = first[0].split() + [EOS] + first[1].split() + [EOS]
     assert [ptb.vocab[i] for i in ptb.ids["valid"][: len(words)]] == words
 
@@ -84,7 +84,7 @@ def test_tinyshakespeare_is_read_character_by_character():
     data = TextData(ShakespeareConfig(), "tinyshakespeare")
     data.prepare_data()
     data.setup("fit")
-    text = (SHARED_DATA / "tinyshakespeare" / "input.txt").read_text()
+    text = (DATA / "tinyshakespeare" / "input.txt").read_text()
     assert len(data.vocab) == len(set(text)) + 1  # the characters and <unk>
     assert "\n" in data.vocab and " " in data.vocab
     assert sum(len(ids) for ids in data.ids.values()) == len(text)
@@ -98,7 +98,7 @@ def test_tinyshakespeare_is_read_character_by_character():
 
 def test_a_summed_loss_is_the_mean_loss_times_the_unroll(tmp_path):
     """model.loss=sum with lr/bptt takes exactly the steps model.loss=mean takes with lr (plain SGD)."""
-    lines = (SHARED_DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()
+    lines = (DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()
     for name, part in (("train.txt", lines[:200]), ("valid.txt", lines[200:240]), ("test.txt", lines[240:280])):
         (tmp_path / name).write_text("\n".join(part) + "\n")
     bptt = 8

@@ -1,4 +1,4 @@
-"""Tokens, vocabulary and ids: the language-model side of the brief.
+"""Tokens, vocabulary and ids of a language-modelling corpus.
 
 The vocabulary comes from the training split only; ``<eos>`` ends every line
 (word level) and anything not in the vocabulary becomes ``<unk>``.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from runner import task
 from runner_plugins.text import Level
 from runner_plugins.text.fetch import DataError
 
@@ -32,10 +33,14 @@ def read_text(path: Path) -> str:
         raise DataError(f"data file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def line_end(level: Level) -> str:
+    """The token that ends every line: ``<eos>`` between words, the newline itself between characters."""
+    return "\n" if level == Level.char else EOS
+
+
 def tokenize(text: str, level: Level) -> list[str]:
-    if level == Level.char:
-        return list(text)
-    return [token for line in text.splitlines() for token in (*line.split(), EOS)]
+    """The core's tokenization (:func:`runner.task.tokenize`), which ``runner.lm`` applies to new text too."""
+    return task.tokenize(text, level.value, line_end(level))
 
 
 def build_vocab(tokens: list[str], max_size: int | None = None) -> list[str]:

@@ -86,7 +86,8 @@ class TextData(L.LightningDataModule):
         unigram = corpus.unigram_perplexity(self.ids["train"], self.ids["valid"], V)
         return Task(inputs="tokens", input_size=V, targets="classes", output_size=V, loss_steps="all",
                     metrics=("ppl",), baseline={"loss": math.log(unigram), "ppl": unigram}, monitor="ppl",
-                    carry_state=True, has_test=True, vocab=tuple(self.vocab))
+                    carry_state=True, has_test=True, vocab=tuple(self.vocab),
+                    tokenization=self.config.level.value, eos=corpus.line_end(self.config.level), unk=corpus.UNK)
 
     def _loader(self, split: str) -> DataLoader:
         rank, size = distributed.rank_and_size(self.trainer)

@@ -1,0 +1,270 @@
+"""The run folder: every file a run writes, its format version, and how to read and write them.
+
+This module is the one place that knows the layout documented in
+docs/run-folder.md. Training, resume, the probe, W&B, the sweep report and
+``runner.lm`` read and write a run folder only through it; so can a notebook::
+
+    from runner import run_dir
+    record = run_dir.read_results("multirun/2026-01-01/12-00-00/0_cell=lstm")
+
+Nothing here imports torch or lightning at module level: the report and the
+command-line tools read folders without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import fcntl
+import json
+import math
+import os
+import socket
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterator
+
+from omegaconf import DictConfig, OmegaConf
+
+from runner.task import Task
+
+FORMAT = 1  # the version of this layout, written into results.json and task.json
+
+RESULTS = "results.json"  # how the run ended (written once, at the end)
+TASK = "task.json"  # the Task as the data plugin declared it (written at the start)
+METRICS = "metrics.csv"  # every logged step
+GRAD_FLOW = "grad_flow.csv"  # the gradient-flow probe's rows: step,t,norm
+LAST = Path("checkpoints") / "last.ckpt"  # the full training state, for resuming
+BEST = Path("checkpoints") / "best.ckpt"  # by the task's validation metric
+CONFIG = Path(".hydra") / "config.yaml"  # the composed config, as Hydra saved it
+HYDRA = Path(".hydra") / "hydra.yaml"  # Hydra's own record, with the chosen plugins
+LOCK = ".lock"  # held by the one process that writes the folder; says which process that is
+
+
+class Status(str, Enum):
+    """How a run stands; ``results.json`` holds one of the first three."""
+
+    ok = "ok"
+    diverged = "diverged"  # the loss became NaN or infinite: a result, not a crash
+    failed = "failed"  # the run raised; ``error`` says why
+    unfinished = "unfinished"  # no results.json and no process holds the folder: killed
+    interrupted = "interrupted"  # stopped by SIGINT or SIGTERM after saving a checkpoint to resume from
+    running = "running"  # no results.json yet, and a live process holds the folder's lock
+    pending = "pending"  # listed by its sweep, never started
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINISHED = (Status.ok, Status.diverged)  # a result: re-running the same config skips it
+
+
+class RunFolderError(Exception):
+    """The run folder holds work this command must not touch, or cannot be read."""
+
+
+class FolderBusy(RunFolderError):
+    """Another live process holds the run folder's lock."""
+
+    def __init__(self, folder: Path, holder: dict[str, Any]):
+        self.folder, self.holder = folder, holder
+        super().__init__(f"{folder} is in use by process {holder.get('pid')} on {holder.get('host')} "
+                         f"(started {holder.get('started')}); wait for it to end, or use another folder")
+
+
+# -- the lock: one writer per run folder --------------------------------------------------
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock for the block, or raise :class:`FolderBusy` at once.
+
+    An OS-level lock (``flock``) that the kernel releases when the process
+    ends, however it ends: a killed run never leaves a stale lock. The lock
+    file says who holds it, for the message another process prints.
+    """
+    path = Path(folder) / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(Path(folder), _holder_info(path)) from None
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def holder(folder: Path) -> dict[str, Any] | None:
+    """Who holds the folder's lock (pid, host, started), or None when no live process does."""
+    path = Path(folder) / LOCK
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # granted only when nobody holds it exclusively
+    except BlockingIOError:
+        return _holder_info(path)
+    finally:
+        os.close(fd)
+    return None
+
+
+def _holder_info(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # between the lock and the write of who holds it
+        return {}
+
+
+# -- results.json ----------------------------------------------------------------
+def clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: such a metric is recorded as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    """Through a temporary file and a rename: a reader never sees half a file, a kill never leaves one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(clean(content), indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def write_results(folder: Path, record: dict[str, Any]) -> Path:
+    path = Path(folder) / RESULTS
+    _write_json(path, {"format": FORMAT, **record})
+    return path
+
+
+def read_results(folder: Path) -> dict[str, Any] | None:
+    """The record of how the run ended; None while there is none, or it cannot be read (a run to redo)."""
+    try:
+        return json.loads((Path(folder) / RESULTS).read_text())
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def status(folder: Path) -> Status:
+    """The status in results.json; without one, running (a live process holds the lock) or unfinished."""
+    record = read_results(folder)
+    if record:
+        return Status(record["status"])
+    return Status.running if holder(folder) is not None else Status.unfinished
+
+
+# -- task.json ---------------------------------------------------------------------
+def write_task(folder: Path, task: Task) -> Path:
+    path = Path(folder) / TASK
+    _write_json(path, {"format": FORMAT, **dataclasses.asdict(task)})
+    return path
+
+
+def read_task(folder: Path) -> Task | None:
+    """The run's Task, as its data plugin declared it; None in folders of runs that predate task.json."""
+    path = Path(folder) / TASK
+    if not path.is_file():
+        return None
+    fields = json.loads(path.read_text())
+    fields.pop("format", None)
+    for name in ("metrics", "vocab"):  # tuples in the Task, lists in JSON
+        if fields.get(name) is not None:
+            fields[name] = tuple(fields[name])
+    return Task(**fields)
+
+
+# -- the config and the chosen plugins -------------------------------------------------
+def resolved(cfg: DictConfig) -> dict[str, Any]:
+    """A composed config as plain data, as results.json and W&B record it."""
+    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+
+
+def saved_config(folder: Path) -> DictConfig:
+    """The composed config the run was started with."""
+    path = Path(folder) / CONFIG
+    if not path.is_file():
+        raise RunFolderError(f"{folder} is not a run folder (no {CONFIG})")
+    return OmegaConf.load(path)
+
+
+def choices(folder: Path) -> dict[str, str]:
+    """The option chosen in each config group (``cell``: ``lstm``, ``data``: ``ptb``, ...)."""
+    return dict(OmegaConf.load(Path(folder) / HYDRA).hydra.runtime.choices)
+
+
+def run_folders(paths: list[Path]) -> list[Path]:
+    """The run folders at or below ``paths``: every folder with a saved config, in order, once each."""
+    found: list[Path] = []
+    for path in paths:
+        found += sorted(config.parents[1] for config in Path(path).glob(f"**/{CONFIG}"))
+    return list(dict.fromkeys(found))
+
+
+# -- checkpoints -------------------------------------------------------------------------
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint without executing code from it (``weights_only=True``)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise RunFolderError(
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+            "Delete it to start the run over, or set resume=false."
+        ) from None
+
+
+# -- metrics.csv and grad_flow.csv -----------------------------------------------------------
+def metric_curve(folder: Path, column: str) -> list[tuple[int, float]]:
+    """(step, value) of one column of metrics.csv, where it was logged and finite."""
+    path = Path(folder) / METRICS
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        rows = [(int(r["step"]), float(r[column])) for r in csv.DictReader(f) if r.get(column)]
+    return [(step, value) for step, value in rows if math.isfinite(value)]
+
+
+def metrics_before(folder: Path, before_step: int) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and the rows of metrics.csv logged before ``before_step`` (what a resumed run keeps)."""
+    path = Path(folder) / METRICS
+    if not path.exists():
+        return [], []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), [row for row in reader if int(row["step"]) < before_step]
+
+
+def write_metrics(folder: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with (Path(folder) / METRICS).open("w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=header)
+        out.writeheader()
+        out.writerows(rows)
+
+
+def grad_flow(folder: Path, before_step: int | None = None) -> list[tuple[int, int, float]]:
+    """The probe's rows (step, t, ||dL/dh_t||), those before ``before_step`` if given."""
+    path = Path(folder) / GRAD_FLOW
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        rows = [(int(r["step"]), int(r["t"]), float(r["norm"])) for r in csv.DictReader(f)]
+    return [row for row in rows if before_step is None or row[0] < before_step]
+
+
+def write_grad_flow(folder: Path, rows: list[tuple[int, int, float]], append: bool = False) -> None:
+    with (Path(folder) / GRAD_FLOW).open("a" if append else "w", newline="") as f:
+        writer = csv.writer(f)
+        if not append:
+            writer.writerow(["step", "t", "norm"])
+        writer.writerows(rows)
