@@ -25,7 +25,7 @@ class ContractError(AssertionError):
     """A plugin does not keep the contract of its hook."""
 
 
-def expect(condition: object, message: str) -> None:
+def _expect(condition: object, message: str) -> None:
     if not condition:
         raise ContractError(message)
 
@@ -65,7 +65,7 @@ def check_config(kind: str, name: str, overrides: Sequence[str] = (), plugins: R
     except Exception as exc:
         raise ContractError(f"{kind}={name}: the config rejects {list(overrides)}: {type(exc).__name__}: {exc}") \
             from exc
-    expect(type(instance) is plugin.config_class,
+    _expect(type(instance) is plugin.config_class,
             f"{kind}={name}: Hydra gave back {type(instance).__name__}, not {plugin.config_class.__name__}")
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         path = override.key_or_group.split(".")
@@ -77,10 +77,10 @@ def check_config(kind: str, name: str, overrides: Sequence[str] = (), plugins: R
             same = wanted in (value.name, value.value)
         else:  # Hydra reads `data.train=5` as 5; the config holds "5"
             same = value == wanted or str(value) == str(wanted)
-        expect(same, f"{kind}={name}: override {override.input_line} gave {value!r} in the config")
+        _expect(same, f"{kind}={name}: override {override.input_line} gave {value!r} in the config")
     saved = OmegaConf.create(OmegaConf.to_yaml(OmegaConf.structured(instance)))
     again = config.typed(OmegaConf.merge(OmegaConf.structured(plugin.config_class), saved))
-    expect(dataclasses.asdict(again) == dataclasses.asdict(instance),
+    _expect(dataclasses.asdict(again) == dataclasses.asdict(instance),
             f"{kind}={name}: the config changes when saved and read back: {instance} -> {again}")
     return instance
 
@@ -107,33 +107,33 @@ def check_cell(name: str, overrides: Sequence[str] = (), *, input_size: int = 3,
     build = functools.partial(_plugin(plugins, "cell", name).builder, config, input_size)
     torch.manual_seed(seed)
     cell = build()
-    expect(isinstance(cell, torch.nn.Module), f"cell={name}: the builder returned {type(cell).__name__}, not a Module")
+    _expect(isinstance(cell, torch.nn.Module), f"cell={name}: the builder returned {type(cell).__name__}, not a Module")
     size = getattr(cell, "output_size", None)
-    expect(isinstance(size, int) and size > 0, f"cell={name}: output_size is {size!r}, not a positive int")
+    _expect(isinstance(size, int) and size > 0, f"cell={name}: output_size is {size!r}, not a positive int")
     cell.eval()  # dropout off: equal inputs must give equal outputs
     x = torch.randn(batch, steps + 2, input_size, generator=torch.Generator().manual_seed(seed))
     x, more = x[:, :steps], x[:, steps:]
     out, state = cell(x)
-    expect(tuple(out.shape) == (batch, steps, size),
+    _expect(tuple(out.shape) == (batch, steps, size),
             f"cell={name}: outputs of shape {tuple(out.shape)} for inputs {tuple(x.shape)}; "
             f"expected (batch, time, output_size) = {(batch, steps, size)}")
-    expect(torch.equal(cell(x)[0], out), f"cell={name}: two passes over the same inputs differ in eval mode: "
+    _expect(torch.equal(cell(x)[0], out), f"cell={name}: two passes over the same inputs differ in eval mode: "
             "dropout (or any noise) must be off when self.training is False, e.g. F.dropout(x, p, self.training)")
-    expect(torch.equal(cell(x, None)[0], out), f"cell={name}: state=None is not the default state")
+    _expect(torch.equal(cell(x, None)[0], out), f"cell={name}: state=None is not the default state")
 
     k = steps // 2
     first, carried = cell(x[:, :k])
     second, final = cell(x[:, k:], carried)
-    expect(torch.allclose(torch.cat([first, second], dim=1), out, atol=atol),
+    _expect(torch.allclose(torch.cat([first, second], dim=1), out, atol=atol),
             f"cell={name}: two windows with the state passed on differ from one pass over the sequence")
-    expect(torch.allclose(cell(more, final)[0], cell(more, state)[0], atol=atol),
+    _expect(torch.allclose(cell(more, final)[0], cell(more, state)[0], atol=atol),
             f"cell={name}: the final state after two windows differs from the one after one pass")
 
     leaf = x.clone().requires_grad_(True)
     _, carried = cell(leaf[:, :k])
     second, _ = cell(leaf[:, k:], detach(carried))
     (grad,) = torch.autograd.grad(second.sum(), leaf)
-    expect(torch.all(grad[:, :k] == 0),
+    _expect(torch.all(grad[:, :k] == 0),
             f"cell={name}: gradients cross a detached state: put every tensor of the state in a tensor, "
             "tuple, list or dict, where the runner's detach finds it")
     _check_dtype_and_device(name, cell, x)
@@ -144,13 +144,13 @@ def check_cell(name: str, overrides: Sequence[str] = (), *, input_size: int = 3,
     named = [(n, p) for n, p in cell.named_parameters() if p.requires_grad]
     grads = torch.autograd.grad((out * weights).sum(), [p for _, p in named], allow_unused=True)
     for (pname, _), g in zip(named, grads):
-        expect(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0,
+        _expect(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0,
                 f"cell={name}: parameter {pname} gets no gradient from the outputs")
 
     torch.manual_seed(seed)
     twin = build().eval()
     cell.eval()
-    expect(torch.equal(twin(x)[0], cell(x)[0]), f"cell={name}: the same seed builds a different cell")
+    _expect(torch.equal(twin(x)[0], cell(x)[0]), f"cell={name}: the same seed builds a different cell")
     return cell
 
 
@@ -192,7 +192,7 @@ def _check_dtype_and_device(name: str, cell: Any, x: Any) -> None:
                 continue  # an operation that needs values, which meta tensors lack: this device cannot tell
             raise ContractError(f"cell={name}: fails on {where} ({type(exc).__name__}: {exc}); {hint}") from exc
         for what, t in (("outputs", out), *(("state", t) for t in _tensors(state))):
-            expect(t.dtype == dtype and t.device.type == inputs.device.type,
+            _expect(t.dtype == dtype and t.device.type == inputs.device.type,
                     f"cell={name}: on {where} it returns {what} of {t.dtype} on {t.device.type}; {hint}")
 
 
@@ -208,28 +208,28 @@ def _check_batch(name: str, task: Task, batch: Any) -> None:
 
     from runner.model import IGNORE
 
-    expect(isinstance(batch, (tuple, list)) and len(batch) == 2, f"data={name}: a batch is not (inputs, targets)")
+    _expect(isinstance(batch, (tuple, list)) and len(batch) == 2, f"data={name}: a batch is not (inputs, targets)")
     inputs, targets = batch
     n = inputs.shape[0]
     if task.inputs == "tokens":
-        expect(inputs.dtype == torch.long and inputs.ndim == 2,
+        _expect(inputs.dtype == torch.long and inputs.ndim == 2,
                 f"data={name}: token inputs must be int64 (batch, time), got {inputs.dtype} {tuple(inputs.shape)}")
-        expect(0 <= inputs.min() and inputs.max() < task.input_size,
+        _expect(0 <= inputs.min() and inputs.max() < task.input_size,
                 f"data={name}: token ids outside [0, input_size={task.input_size})")
     else:
-        expect(inputs.is_floating_point() and inputs.ndim == 3 and inputs.shape[-1] == task.input_size,
+        _expect(inputs.is_floating_point() and inputs.ndim == 3 and inputs.shape[-1] == task.input_size,
                 f"data={name}: real inputs must be float (batch, time, {task.input_size}), got {tuple(inputs.shape)}")
     per_step = (n, inputs.shape[1]) if task.loss_steps == "all" else (n,)
     if task.targets == "classes":
         expected = per_step
-        expect(targets.dtype == torch.long, f"data={name}: class targets must be int64, got {targets.dtype}")
+        _expect(targets.dtype == torch.long, f"data={name}: class targets must be int64, got {targets.dtype}")
         valid = (targets == IGNORE) | ((targets >= 0) & (targets < task.output_size))
-        expect(valid.all(), f"data={name}: class targets outside [0, output_size={task.output_size}) and not -100")
+        _expect(valid.all(), f"data={name}: class targets outside [0, output_size={task.output_size}) and not -100")
     else:
         expected = per_step if task.output_size == 1 else (*per_step, task.output_size)
-        expect(targets.is_floating_point() and torch.isfinite(targets).all(),
+        _expect(targets.is_floating_point() and torch.isfinite(targets).all(),
                 f"data={name}: real targets must be finite floats")
-    expect(tuple(targets.shape) == expected, f"data={name}: targets of shape {tuple(targets.shape)}; the Task "
+    _expect(tuple(targets.shape) == expected, f"data={name}: targets of shape {tuple(targets.shape)}; the Task "
             f"(targets={task.targets}, loss_steps={task.loss_steps}) says {expected}")
 
 
@@ -251,26 +251,26 @@ def check_dataset(name: str, overrides: Sequence[str] = (), *, batches: int = 3,
         task = datamodule.task
     except (TypeError, ValueError) as exc:  # what runner.task.Task raises for fields that do not fit together
         raise ContractError(f"data={name}: the data module's task is not a valid Task: {exc}") from exc
-    expect(isinstance(task, Task), f"data={name}: the data module's task is {type(task).__name__}, not a Task")
+    _expect(isinstance(task, Task), f"data={name}: the data module's task is {type(task).__name__}, not a Task")
     unknown = set(task.baseline) - {"loss", *task.metrics}
-    expect(not unknown, f"data={name}: baselines {sorted(unknown)} are not among the task's metrics")
+    _expect(not unknown, f"data={name}: baselines {sorted(unknown)} are not among the task's metrics")
     splits = ("train", "val", "test") if task.has_test else ("train", "val")
     seen = {}
     for split in splits:
         seen[split] = list(islice(getattr(datamodule, f"{split}_dataloader")(), batches))
-        expect(seen[split], f"data={name}: the {split} loader gives no batches")
+        _expect(seen[split], f"data={name}: the {split} loader gives no batches")
         for batch in seen[split]:
             _check_batch(name, task, batch)
         if task.carry_state:
             sizes = {inputs.shape[0] for inputs, _ in seen[split]}
-            expect(len(sizes) == 1, f"data={name}: carry_state, but {split} windows have batch sizes {sorted(sizes)}")
+            _expect(len(sizes) == 1, f"data={name}: carry_state, but {split} windows have batch sizes {sorted(sizes)}")
     torch.manual_seed(1)
     twin = _ready(build, config)
     for split in splits:
         again = list(islice(getattr(twin, f"{split}_dataloader")(), batches))
         same = len(again) == len(seen[split]) and all(
             torch.equal(a, b) for x, y in zip(again, seen[split]) for a, b in zip(x, y))
-        expect(same, f"data={name}: the {split} batches change with torch's global generator; "
+        _expect(same, f"data={name}: the {split} batches change with torch's global generator; "
                 "draw them from a generator seeded by the config")
     return task
 
@@ -286,7 +286,7 @@ def check_grad_handler(name: str, overrides: Sequence[str] = (), *, seed: int = 
 
     plugins = plugins or registry.load()
     handler = _plugin(plugins, "grad", name).builder(check_config("grad", name, overrides, plugins))
-    expect(callable(handler), f"grad={name}: the builder returned {type(handler).__name__}, which is not callable")
+    _expect(callable(handler), f"grad={name}: the builder returned {type(handler).__name__}, which is not callable")
     generator = torch.Generator().manual_seed(seed)
     answers = {}
     for scale in (1e-8, 1.0, 1e8):
@@ -295,14 +295,14 @@ def check_grad_handler(name: str, overrides: Sequence[str] = (), *, seed: int = 
             p.grad = torch.randn(p.shape, generator=generator) * scale
         weights, grads = [p.detach().clone() for p in params], [p.grad.clone() for p in params]
         answer = handler(params)
-        expect(isinstance(answer, bool) or (isinstance(answer, torch.Tensor) and answer.dtype == torch.bool
+        _expect(isinstance(answer, bool) or (isinstance(answer, torch.Tensor) and answer.dtype == torch.bool
                                              and answer.ndim == 0),
                 f"grad={name}: answered {answer!r}, not a bool or a 0-d bool tensor")
-        expect(all(torch.equal(p.detach(), w) for p, w in zip(params, weights)), f"grad={name}: changed the weights")
-        expect(all(p.grad.shape == g.shape and torch.isfinite(p.grad).all() for p, g in zip(params, grads)),
+        _expect(all(torch.equal(p.detach(), w) for p, w in zip(params, weights)), f"grad={name}: changed the weights")
+        _expect(all(p.grad.shape == g.shape and torch.isfinite(p.grad).all() for p, g in zip(params, grads)),
                 f"grad={name}: left gradients of another shape or not finite")
         changed = any(not torch.equal(p.grad, g) for p, g in zip(params, grads))
-        expect(bool(answer) == changed,
+        _expect(bool(answer) == changed,
                 f"grad={name}: answered {bool(answer)} at scale {scale:g}, but the gradients "
                 f"{'changed' if changed else 'did not change'}")
         answers[scale] = bool(answer)

@@ -52,10 +52,7 @@ def listing(plugins: Registry) -> dict[str, Any]:
 
 
 def _failure_line(f: dict[str, Any]) -> str:
-    what = f"{f['kind']} {f['name']!r}" if f["kind"] else ""
-    if f["field"]:
-        what += f", field {f['field']!r}"
-    return f"  {f['source']}: " + (f"{what}: " if what else "") + f["reason"]
+    return f"  {f['source']}: {registry.what_failed(f['kind'], f['name'], f['field'], f['reason'])}"
 
 
 def render(data: dict[str, Any], tracebacks: bool = False) -> str:

@@ -86,17 +86,21 @@ class Failure:
         return str(self.origin)
 
     def __str__(self) -> str:
-        what = f"{self.kind} {self.name!r}" if self.kind else ""
-        if self.field:
-            what += f", field {self.field!r}"
-        return f"plugin {self.source}: " + (f"{what}: " if what else "") + self.reason
+        return f"plugin {self.source}: {what_failed(self.kind, self.name, self.field, self.reason)}"
+
+
+def what_failed(kind: str | None, name: str | None, field: str | None, reason: str) -> str:
+    """``cell 'mycell', field 'width': reason``, as much of it as applies."""
+    what = f"{kind} {name!r}" if kind else ""
+    if field:
+        what += f", field {field!r}"
+    return f"{what}: {reason}" if what else reason
 
 
 @dataclass
 class Registry:
     plugins: dict[str, dict[str, Plugin]] = field(default_factory=lambda: {k: {} for k in HOOKS})
     failures: list[Failure] = field(default_factory=list)
-    origins: list[Origin] = field(default_factory=list)
 
     def get(self, kind: str, name: str) -> Plugin:
         try:
@@ -213,7 +217,6 @@ def load() -> Registry:
         origin = Origin.of(ep)
         if ep.name in disabled or origin.distribution in disabled:
             continue
-        registry.origins.append(origin)
         try:
             module = ep.load()
             problem = _api_problem(module)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from runner import registry, results
-from runner.contract import ContractError, check_cell, check_config, check_dataset, check_grad_handler, expect
+from runner.contract import ContractError, check_cell, check_config, check_dataset, check_grad_handler, _expect
 from runner.registry import Registry
 
 __all__ = ["ContractError", "check_cell", "check_config", "check_dataset", "check_grad_handler", "check_plugins",
@@ -64,13 +64,13 @@ def check_plugins(distribution: str, overrides: Mapping[str, Sequence[str]] | No
     plugins = plugins or registry.load()
     wanted = _normal(distribution)
     failed = [str(f) for f in plugins.failures if _normal(f.origin.distribution) == wanted]
-    expect(not failed, f"{distribution}: {len(failed)} plugin failure(s):\n  " + "\n  ".join(failed))
+    _expect(not failed, f"{distribution}: {len(failed)} plugin failure(s):\n  " + "\n  ".join(failed))
     own = {f"{p.kind}={p.name}": p for kind in plugins.plugins for p in plugins.plugins[kind].values()
            if _normal(p.origin.distribution) == wanted}
-    expect(own, f"{distribution} registers no plugins: is it installed, and does its pyproject declare an "
+    _expect(own, f"{distribution} registers no plugins: is it installed, and does its pyproject declare an "
             "entry point in the `runner` group ([project.entry-points.runner])?")
     unknown = sorted(set(overrides or {}) - set(own))
-    expect(not unknown, f"{distribution} registers no {', '.join(unknown)}; it registers {', '.join(sorted(own))}")
+    _expect(not unknown, f"{distribution} registers no {', '.join(unknown)}; it registers {', '.join(sorted(own))}")
     checks = {"cell": check_cell, "data": check_dataset, "grad": check_grad_handler}
     return {key: checks[p.kind](p.name, (overrides or {}).get(key, ()), plugins=plugins) for key, p in own.items()}
 
@@ -85,7 +85,7 @@ def train(*overrides: str, cwd: Path, env: dict[str, str] | None = None, timeout
     command = [sys.executable, "-m", "runner", *TINY_TRAINING, *overrides, f"hydra.run.dir={run_dir}"]
     done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout)
-    expect((run_dir / results.FILE).exists(), f"{' '.join(command[1:])} exited {done.returncode} without "
+    _expect((run_dir / results.FILE).exists(), f"{' '.join(command[1:])} exited {done.returncode} without "
             f"results.json:\n{done.stderr[-3000:]}")
     return results.read(run_dir)
 
