@@ -10,6 +10,8 @@ training. The files are the ``*.tmpl`` templates in ``runner/template/``.
 
 from __future__ import annotations
 
+import importlib.util
+import keyword
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -51,8 +53,13 @@ def _quoted(strings) -> str:
     return ", ".join(f'"{s}"' for s in strings)
 
 
+def _package(name: str) -> str:
+    """The import name of distribution ``name``: ``My-RNN.plugins`` -> ``my_rnn_plugins``."""
+    return re.sub(r"[-.]", "_", name).lower()
+
+
 def _values(name: str, kinds: list[str]) -> dict[str, str]:
-    package = re.sub(r"[-.]", "_", name).lower()
+    package = _package(name)
     chosen = [KINDS[k] for k in kinds]
     options = ", ".join(k.option for k in chosen)
     train = [(KINDS[k].option, *KINDS[k].small) if k in kinds else STAND_INS[k] for k in KINDS]
@@ -78,6 +85,9 @@ def write(name: str, kinds: list[str], where: Path) -> Path:
     """Write the package ``name`` with plugins of ``kinds`` into ``where/name``; return that folder."""
     if not _DISTRIBUTION.match(name):
         raise ValueError(f"{name!r} is not a valid distribution name (letters, digits, '-', '_', '.')")
+    package = _package(name)
+    if keyword.iskeyword(package) or importlib.util.find_spec(package) is not None:
+        raise ValueError(f"the package would be named {package!r}, which Python already knows; choose another name")
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise ValueError(f"kinds must be among {', '.join(KINDS)}, got {', '.join(kinds) or 'none'}")

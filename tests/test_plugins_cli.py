@@ -131,9 +131,11 @@ def test_a_registration_failure_is_listed_with_its_kind_name_and_field(tmp_path)
     assert "cplxclip" not in {p["name"] for p in data["plugins"]}
 
 
-def test_new_refuses_a_bad_name_unknown_kinds_and_an_existing_folder(tmp_path):
+def test_new_refuses_a_bad_or_taken_name_unknown_kinds_and_an_existing_folder(tmp_path):
     out = runner("new", "my plugins", cwd=tmp_path, module="runner.plugins")
     assert out.returncode == 2 and "'my plugins' is not a valid distribution name" in out.stderr
+    out = runner("new", "Runner", cwd=tmp_path, module="runner.plugins")
+    assert out.returncode == 2 and "would be named 'runner', which Python already knows" in out.stderr
     out = runner("new", "my-plugins", "--kinds", "cell,optimizer", cwd=tmp_path, module="runner.plugins")
     assert out.returncode == 2 and "kinds must be among cell, data, grad, got cell, optimizer" in out.stderr
     (tmp_path / "my-plugins").mkdir()
