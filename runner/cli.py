@@ -95,13 +95,19 @@ def print_help(overrides: list[str]) -> None:
     print(HELP.format(groups=groups, config=composed))
 
 
-def unknown_choice(argv: list[str], options: dict[str, list[str]]) -> str | None:
-    """The message for a ``group=name`` override naming no installed option, if any."""
+def unknown_choice(argv: list[str], options: dict[str, list[str]],
+                   failed: dict[tuple[str, str], str]) -> str | None:
+    """The message for a ``group=name`` override naming no installed option, if any.
+
+    ``failed``: (group, name) -> why a plugin of that name failed to register.
+    """
     for arg in argv:
         key, sep, value = arg.lstrip("+~").partition("=")
         if not sep or key not in options or any(c in value for c in "()[]{}$"):
             continue  # not a plain choice (sweep functions, interpolations): Hydra judges those
         for name in value.split(","):
+            if (key, name) in failed:
+                return f"{key} {name!r} is not available: {failed[key, name]}"
             if name not in options[key]:
                 installed = ", ".join(sorted(options[key])) or "none"
                 close = difflib.get_close_matches(name, options[key], n=1)
@@ -132,7 +138,8 @@ def main() -> None:
     if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
         print_help([a for a in sys.argv[1:] if "=" in a and "," not in a])
         return
-    problem = unknown_choice(sys.argv[1:], config.options()) or unwritable_output(sys.argv[1:])
+    failed = {(f.kind, f.name): str(f) for f in plugins.failures if f.kind}
+    problem = unknown_choice(sys.argv[1:], config.options(), failed) or unwritable_output(sys.argv[1:])
     if problem:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)

@@ -120,7 +120,12 @@ def options() -> dict[str, list[str]]:
 
 
 def store(registry: Registry) -> None:
-    """Make every installed plugin, optimizer and experiment a Hydra option."""
+    """Make every installed plugin, optimizer and experiment a Hydra option.
+
+    Only plugins the registry accepted are stored: it has checked their config
+    classes as Hydra will (:func:`runner.plugin_config.check`), so a bad one is
+    that plugin's failure, not an error of every command.
+    """
     cs = ConfigStore.instance()
     for kind, plugins in registry.plugins.items():
         for name, plugin in plugins.items():

@@ -1,7 +1,10 @@
 """The plugin contract: three hooks, one per seam of an experiment.
 
-Each hook receives a ``register`` callable and calls it once per thing it
-provides::
+Its version is ``runner.PLUGIN_API``. A plugin implements a hook as a
+function of the same name marked ``@runner.hookimpl``, whose one argument is
+named ``register`` (pluggy passes it by name); the registry reports any other
+``register_*`` function of a plugin module as that plugin's failure. Each hook
+calls ``register`` once per thing it provides::
 
     register(name, builder, config_class)
 

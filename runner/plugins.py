@@ -2,117 +2,105 @@
 
 It only loads the registry: plugin modules import cheaply (torch and lightning
 are imported inside builders), so the listing answers without them. Exits 1
-when a plugin failed (to import, in its hook, or registering a name already
-taken), so that ``python -m runner.plugins`` after a ``pip install`` tells a
-plugin author whether the package works.
+when a plugin failed (to import, in its hook, or with what it registered), so
+that ``python -m runner.plugins`` after a ``pip install`` tells a plugin author
+whether the package works; ``--traceback`` shows where a failure was raised.
+
+``python -m runner.plugins new NAME`` writes a new plugin package to start
+from (:mod:`runner.scaffold`).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import typing
-from enum import Enum
-from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
-from runner import registry
-from runner.registry import Plugin, Registry
+import runner
+from runner import plugin_config, registry, scaffold
+from runner.registry import Failure, Plugin, Registry
+
+SCHEMA = 1  # of the --json output; grows by one when a key changes meaning or goes away
 
 
-def _type_name(annotation: Any) -> str:
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return " | ".join(str(member.value) for member in annotation)  # the values a user may type
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
+def _plugin(plugin: Plugin) -> dict[str, Any]:
+    origin = plugin.origin
+    return {"kind": plugin.kind, "name": plugin.name, "entry_point": origin.entry_point,
+            "distribution": origin.distribution, "version": origin.version,
+            "config": plugin.config_class.__qualname__, "fields": plugin_config.fields(plugin.config_class)}
 
 
-def _plain(value: Any) -> Any:
-    """A default as a user would type it, and as JSON can hold it."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
+def _failure(failure: Failure) -> dict[str, Any]:
+    origin = failure.origin
+    return {"source": failure.source, "distribution": origin.distribution, "version": origin.version,
+            "entry_point": origin.entry_point, "kind": failure.kind, "name": failure.name, "field": failure.field,
+            "reason": failure.reason, "traceback": failure.traceback}
 
 
-def fields(config_class: type) -> list[dict[str, Any]]:
-    """Name, type and default of every field of a plugin's config dataclass."""
-    try:  # string annotations (``from __future__ import annotations``) become types, enums show their values
-        hints = typing.get_type_hints(config_class)
-    except Exception:  # an annotation that cannot be evaluated is shown as written
-        hints = {}
-    described = []
-    for f in dataclasses.fields(config_class):
-        if f.default is not dataclasses.MISSING:
-            default = _plain(f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            default = _plain(f.default_factory())
-        else:
-            default = "???"  # Hydra's spelling of a value the user must give
-        described.append({"name": f.name, "type": _type_name(hints.get(f.name, f.type)), "default": default})
-    return described
-
-
-def _origins() -> dict[str, dict[str, str | None]]:
-    """Registry source string -> entry point, distribution and version."""
-    origins = {}
-    for ep in entry_points(group=registry.GROUP):
-        dist = ep.dist
-        origins[registry.describe(ep)] = {
-            "entry_point": ep.name,
-            "distribution": dist.name if dist is not None else None,
-            "version": dist.version if dist is not None else None,
-        }
-    return origins
-
-
-def listing(plugins: Registry) -> dict[str, list[dict[str, Any]]]:
+def listing(plugins: Registry) -> dict[str, Any]:
     """The registry as plain data: what ``--json`` prints."""
-    origins = _origins()
-    unknown = {"entry_point": None, "distribution": None, "version": None}
-
-    def entry(plugin: Plugin) -> dict[str, Any]:
-        return {"kind": plugin.kind, "name": plugin.name, **origins.get(plugin.source, unknown),
-                "config": plugin.config_class.__qualname__, "fields": fields(plugin.config_class)}
-
     return {
-        "plugins": [entry(p) for kind in registry.HOOKS for p in sorted(plugins.plugins[kind].values(),
-                                                                          key=lambda p: p.name)],
-        "failures": [{"source": f.source, "reason": f.reason} for f in plugins.failures],
+        "schema": SCHEMA,
+        "runner": {"distribution": registry.BUILTIN_DIST, "version": runner.__version__,
+                   "plugin_api": runner.PLUGIN_API},
+        "plugins": [_plugin(p) for kind in registry.HOOKS
+                    for p in sorted(plugins.plugins[kind].values(), key=lambda p: p.name)],
+        "failures": [_failure(f) for f in plugins.failures],
     }
 
 
-def render(data: dict[str, list[dict[str, Any]]]) -> str:
-    lines = []
+def _failure_line(f: dict[str, Any]) -> str:
+    return f"  {f['source']}: {registry.what_failed(f['kind'], f['name'], f['field'], f['reason'])}"
+
+
+def render(data: dict[str, Any], tracebacks: bool = False) -> str:
+    about = data["runner"]
+    lines = [f"runner {about['version']} (distribution {about['distribution']}), plugin API {about['plugin_api']}",
+             ""]
     for p in data["plugins"]:
         origin = f"{p['distribution']} {p['version']}" if p["distribution"] else "unknown distribution"
         lines.append(f"{p['kind']}={p['name']}  ({origin}, entry point {p['entry_point']})")
         for f in p["fields"]:
             default = f["default"] if isinstance(f["default"], str) else json.dumps(f["default"])
-            lines.append(f"    {p['kind']}.{f['name']}: {f['type']} = {default}")
+            comment = f"  # {f['help']}" if f["help"] else ""
+            lines.append(f"    {p['kind']}.{f['name']}: {f['type']} = {default}{comment}")
         if not p["fields"]:
             lines.append("    (no fields)")
     if data["failures"]:
-        lines.append("")
-        lines.append("failed plugins:")
-        lines.extend(f"  {f['source']}: {f['reason']}" for f in data["failures"])
+        lines += ["", "failed plugins:", *map(_failure_line, data["failures"])]
+        if tracebacks:
+            for f in data["failures"]:
+                if f["traceback"]:
+                    lines += ["", f"{f['source']}:", f["traceback"].rstrip()]
+        else:
+            lines.append("(where they were raised: python -m runner.plugins --traceback)")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runner.plugins", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the listing as JSON, for scripts")
+    parser.add_argument("--traceback", action="store_true", help="print where each failure was raised")
+    commands = parser.add_subparsers(dest="command", metavar="new")
+    new = commands.add_parser("new", help="write a new plugin package to start from",
+                              description="Write a new plugin package, complete with tests, to start from.")
+    new.add_argument("name", help="the distribution name, e.g. my-rnn-plugins (the package is my_rnn_plugins)")
+    new.add_argument("--kinds", default=",".join(scaffold.KINDS),
+                     help=f"which plugins to write, comma-separated from {', '.join(scaffold.KINDS)} (default: all)")
+    new.add_argument("--dir", type=Path, default=Path.cwd(), help="where to write the package folder (default: here)")
     args = parser.parse_args(argv)
+    if args.command == "new":
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        try:
+            folder = scaffold.write(args.name, kinds, args.dir)
+        except (ValueError, FileExistsError) as exc:
+            parser.exit(2, f"python -m runner.plugins new: error: {exc}\n")
+        print(scaffold.next_steps(folder))
+        return 0
     data = listing(registry.load())
-    print(json.dumps(data, indent=2) if args.json else render(data))
+    print(json.dumps(data, indent=2) if args.json else render(data, args.traceback))
     return 1 if data["failures"] else 0
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.registry import BUILTIN_DIST
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,7 +38,7 @@ TINY = [
 
 
 # Plugins installed from other distributions (the example package CI installs), by distribution name.
-THIRD_PARTY = sorted({ep.dist.name for ep in entry_points(group="runner") if ep.dist and ep.dist.name != "runner"})
+THIRD_PARTY = sorted({ep.dist.name for ep in entry_points(group="runner") if ep.dist and ep.dist.name != BUILTIN_DIST})
 
 
 def runner(*args: str, cwd: Path, env: dict[str, str | None] | None = None, module: str = "runner",

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import DATA
-from hydra.errors import ConfigCompositionException
 from torch import nn
 
 from runner import registry, testing
-from runner.registry import Plugin, Registry
+from runner.registry import Failure, Origin, Plugin, Registry
 from runner.task import Task
 from runner.testing import ContractError
 
@@ -69,9 +69,10 @@ def test_every_grad_handler_keeps_the_contract(name):
 def test_config_comes_back_typed_with_the_overrides_and_its_checks():
     config = testing.check_config("cell", "gru", ["cell.hidden_size=7", "cell.impl=reference"])
     assert (config.hidden_size, config.impl.value) == (7, "reference")
-    with pytest.raises(ValueError, match="hidden_size must be at least 1"):
+    with pytest.raises(ContractError, match=r"cell=gru: the config rejects \['cell.hidden_size=0'\]: ValueError: "
+                                            "cell.hidden_size must be at least 1"):
         testing.check_config("cell", "gru", ["cell.hidden_size=0"])
-    with pytest.raises(ConfigCompositionException, match="hidden_size=abc"):
+    with pytest.raises(ContractError, match="cell=gru: the config does not compose with .*hidden_size=abc"):
         testing.check_config("cell", "gru", ["cell.hidden_size=abc"])
 
 
@@ -100,10 +101,14 @@ class Empty:
     pass
 
 
-def with_plugin(kind: str, builder, config_class: type = Empty) -> Registry:
-    """The installed plugins plus one fake named ``fake`` (the kit composes the whole config)."""
-    plugins = Registry(plugins={k: dict(v) for k, v in INSTALLED.plugins.items()})
-    plugins.plugins[kind]["fake"] = Plugin(kind, "fake", builder, config_class, "test")
+FAKE = Origin("fake", "tests.test_contract", "fake-plugins", "0.1")
+
+
+def with_plugin(kind: str, builder, config_class: type = Empty, name: str = "fake",
+                plugins: Registry | None = None) -> Registry:
+    """The installed plugins plus a fake one from distribution fake-plugins (the kit composes the whole config)."""
+    plugins = plugins or Registry(plugins={k: dict(v) for k, v in INSTALLED.plugins.items()})
+    plugins.plugins[kind][name] = Plugin(kind, name, builder, config_class, FAKE)
     return plugins
 
 
@@ -176,10 +181,58 @@ class NoSize(Cell):
         del self.output_size
 
 
+class DropoutInEval(Cell):
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return F.dropout(out, 0.5, training=True), state
+
+
+class ZerosState(Cell):
+    """Builds its zero state in torch's default dtype on the CPU, whatever the inputs."""
+
+    def forward(self, x, state=None):
+        return self.rnn(x, torch.zeros(1, x.shape[0], 4) if state is None else state)
+
+
+class Elementwise(nn.Module):
+    """h_t = tanh(w * x_t + u * h_{t-1}), one unit per input (no matrix product)."""
+
+    def __init__(self, input_size: int, zeros=None):
+        super().__init__()
+        self.w, self.u = nn.Parameter(torch.randn(input_size)), nn.Parameter(torch.rand(input_size))
+        self.output_size = input_size
+        self.zeros = zeros or (lambda x: x.new_zeros(x.shape[0], x.shape[2]))
+
+    def forward(self, x, state=None):
+        h = self.zeros(x) if state is None else state
+        outputs = []
+        for t in range(x.shape[1]):
+            h = torch.tanh(self.w * x[:, t] + self.u * h)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), h
+
+
+class ElementwiseZeros(Elementwise):
+    """float32 zeros promote to float64 here: only another device shows the mistake."""
+
+    def __init__(self, input_size: int):
+        super().__init__(input_size, zeros=lambda x: torch.zeros(x.shape[0], x.shape[2]))
+
+
+class Float32Outputs(Cell):
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return out.float(), state
+
+
 @pytest.mark.parametrize("cls,problem", [
     (Cell, None), (Forgetful, "two windows"), (TimeFirst, "expected \\(batch, time, output_size\\)"),
     (Unused, "parameter spare gets no gradient"), (HiddenState, "gradients cross a detached state"),
     (Unseeded, "same seed builds a different cell"), (NoSize, "output_size is None"),
+    (DropoutInEval, "two passes over the same inputs differ in eval mode: dropout .* self.training"),
+    (ZerosState, "fails on float64 inputs .*x.new_zeros"), (Elementwise, None),
+    (ElementwiseZeros, "fails on inputs on the (meta|cuda|mps) device .*x.new_zeros"),
+    (Float32Outputs, "on float64 inputs it returns outputs of torch.float32"),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_check_cell_catches_a_broken_cell(cls, problem):
     plugins = with_plugin("cell", lambda config, input_size: cls(input_size))
@@ -233,10 +286,17 @@ class StrayBaseline(Data):
                 baseline={"accuracy": 0.5})
 
 
+class MisnamedMonitor(Data):
+    @property
+    def task(self):
+        return Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last", monitor="acc")
+
+
 @pytest.mark.parametrize("cls,problem", [
     (Data, None), (EveryStep, "the Task \\(targets=real, loss_steps=last\\) says \\(8,\\)"),
     (GlobalRNG, "change with torch's global generator"), (TokensOutOfRange, "token ids outside"),
     (StrayBaseline, "baselines \\['accuracy'\\] are not among"),
+    (MisnamedMonitor, "data=fake: the data module's task is not a valid Task: monitor 'acc' is not among"),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_check_dataset_catches_a_broken_dataset(cls, problem):
     plugins = with_plugin("data", cls)
@@ -276,3 +336,31 @@ def steps(parameters):
 def test_check_grad_handler_catches_a_broken_handler(handler, problem):
     with pytest.raises(ContractError, match=problem):
         testing.check_grad_handler("fake", plugins=with_plugin("grad", lambda config: handler))
+
+
+# -- check_plugins: everything one distribution registers, in one call -----------------------------
+
+
+def test_check_plugins_checks_every_plugin_of_a_distribution():
+    plugins = with_plugin("cell", lambda config, input_size: Cell(input_size))
+    plugins = with_plugin("data", Data, name="fakedata", plugins=plugins)
+    checked = testing.check_plugins("Fake_Plugins", plugins=plugins)  # compared as pip compares names
+    assert sorted(checked) == ["cell=fake", "data=fakedata"]
+    assert isinstance(checked["cell=fake"], Cell) and isinstance(checked["data=fakedata"], Task)
+    with pytest.raises(ContractError, match="fake-plugins registers no grad=fake; it registers cell=fake, data="):
+        testing.check_plugins("fake-plugins", {"grad=fake": []}, plugins=plugins)
+    with pytest.raises(ContractError, match="other-plugins registers no plugins: is it installed"):
+        testing.check_plugins("other-plugins", plugins=plugins)
+    with pytest.raises(ContractError, match="data=fakedata: the data module's task is not a valid Task"):
+        testing.check_plugins("fake-plugins", plugins=with_plugin("data", MisnamedMonitor, name="fakedata",
+                                                                   plugins=plugins))
+
+
+def test_check_plugins_and_the_checks_report_a_plugin_that_failed_to_register():
+    plugins = with_plugin("cell", lambda config, input_size: Cell(input_size))
+    failure = Failure(FAKE, "its annotation 'itn' cannot be evaluated", "cell", "typo", "hidden_size")
+    plugins.failures.append(failure)
+    with pytest.raises(ContractError, match="(?s)fake-plugins: 1 plugin failure.*cell 'typo', field 'hidden_size'"):
+        testing.check_plugins("fake-plugins", plugins=plugins)
+    with pytest.raises(ContractError, match="cell=typo: no cell named 'typo' \\(it failed: plugin 'fake'"):
+        testing.check_cell("typo", plugins=plugins)

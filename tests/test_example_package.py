@@ -22,7 +22,7 @@ def test_listed_with_its_distribution(tmp_path):
     assert out.returncode == 0, out.stdout
     for option in ("cell=indrnn", "data=temporal_order", "grad=agc"):
         assert f"{option}  (runner-example-plugins {VERSION}, entry point example)" in out.stdout
-    assert "    grad.clipping: float = 0.01\n" in out.stdout
+    assert "    grad.clipping: float = 0.01  # lambda: the largest gradient norm per unit of weight norm\n" in out.stdout
 
 
 def test_a_multirun_uses_all_three(tmp_path):

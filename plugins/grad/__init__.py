@@ -14,7 +14,7 @@ class NoneConfig:
 
 @dataclass
 class ClipNormConfig:
-    max_norm: float = 1.0
+    max_norm: float = 1.0  # the largest norm of all gradients together (Pascanu et al. 2013)
     norm_type: float = 2.0  # 'inf' for the largest absolute entry
 
     def __post_init__(self) -> None:
@@ -26,7 +26,7 @@ class ClipNormConfig:
 
 @dataclass
 class ClipValueConfig:
-    clip_value: float = 1.0
+    clip_value: float = 1.0  # every gradient entry is clamped to [-clip_value, clip_value]
 
     def __post_init__(self) -> None:
         if not self.clip_value > 0:

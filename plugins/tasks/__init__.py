@@ -12,9 +12,9 @@ from runner import hookimpl
 @dataclass
 class SyntheticConfig:
     seq_len: int = 50  # adding: sequence length; copy: the delay between symbols and recall
-    batch_size: int = 64
+    batch_size: int = 64  # sequences per batch
     num_train: int = 20_000  # training sequences, reshuffled every epoch
-    num_val: int = 2_000
+    num_val: int = 2_000  # validation sequences
     seed: int = II("seed")  # the run's seed unless set on its own
 
     def __post_init__(self) -> None:

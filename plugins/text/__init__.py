@@ -16,11 +16,11 @@ class Level(str, Enum):
 @dataclass
 class TextConfig:
     root: str | None = None  # the corpus folder; None: $RUNNER_DATA_DIR/<name>, else the user cache
-    level: Level = Level.word
-    train: str = "train.txt"
+    level: Level = Level.word  # word: whitespace-separated words; char: every character
+    train: str = "train.txt"  # the training file in root; the vocabulary comes from it
     valid: str | None = "valid.txt"  # None: cut valid and test from the end of the train file by `split`
-    test: str | None = "test.txt"
-    split: list[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])
+    test: str | None = "test.txt"  # None: cut from the end of the train file by `split`
+    split: list[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])  # train, valid, test fractions of one file
     batch_size: int = 20  # parallel streams
     bptt: int = 35  # steps per truncated-BPTT window
     max_vocab: int | None = None  # keep the most frequent types, the rest become <unk>

@@ -6,7 +6,7 @@ the ``runner_train`` fixture comes from the runner's pytest plugin.
 
 import torch
 
-from runner.testing import check_cell, check_dataset, check_grad_handler
+from runner.testing import check_cell, check_plugins
 from runner_example_plugins.agc import AdaptiveClip
 from runner_example_plugins.indrnn import IndRNN
 from runner_example_plugins.temporal_order import BEGIN, END, X, Y, generate
@@ -15,11 +15,11 @@ SMALL_DATA = ["data.seq_len=20", "data.batch_size=4", "data.num_train=16", "data
 
 
 def test_the_plugins_keep_the_runner_contract():
-    check_cell("indrnn", ["cell.hidden_size=8"])
+    checked = check_plugins("runner-example-plugins", {"cell=indrnn": ["cell.hidden_size=8"],
+                                                       "data=temporal_order": SMALL_DATA})
+    assert sorted(checked) == ["cell=indrnn", "data=temporal_order", "grad=agc"]
+    assert checked["grad=agc"][1e-8] is False and checked["grad=agc"][1e8] is True
     check_cell("indrnn", ["cell.hidden_size=8", "cell.num_layers=2"])
-    check_dataset("temporal_order", SMALL_DATA)
-    answers = check_grad_handler("agc")
-    assert answers[1e-8] is False and answers[1e8] is True
 
 
 def test_indrnn_follows_its_equation():
