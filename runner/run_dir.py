@@ -148,6 +148,9 @@ def write_durably(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None  # the file meant, not the temporary one
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

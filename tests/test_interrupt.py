@@ -1,0 +1,174 @@
+"""Never lose work: Ctrl-C and SIGTERM stop after a checkpoint, one process writes a folder, full disks fail cleanly."""
+
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import results, runner, start
+from test_resume import KILLABLE, ONE_THREAD
+
+RUN = [*KILLABLE, "logger=csv"]
+
+
+def checkpoint_step(folder: Path) -> int:
+    last = folder / "checkpoints" / "last.ckpt"
+    return torch.load(last, weights_only=True)["global_step"] if last.exists() else -1
+
+
+def wait_for_checkpoint(folder: Path, step: int, proc) -> None:
+    """Until last.ckpt holds at least ``step`` steps: a point mid-run, whatever the machine's speed."""
+    deadline = time.time() + 300
+    while checkpoint_step(folder) < step:
+        assert proc.poll() is None, "the run ended before its checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def same_checkpoints(a: Path, b: Path) -> None:
+    """The same training state: weights, optimizer and position (the files differ in the folder names)."""
+    for name in ("last.ckpt", "best.ckpt"):
+        x, y = (torch.load(f / "checkpoints" / name, weights_only=True) for f in (a, b))
+        assert x["global_step"] == y["global_step"] and x["loops"] == y["loops"]
+        assert x["state_dict"].keys() == y["state_dict"].keys()
+        assert all(torch.equal(x["state_dict"][k], y["state_dict"][k]) for k in x["state_dict"])
+        assert str(x["optimizer_states"]) == str(y["optimizer_states"])
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory) -> Path:
+    """The uninterrupted run."""
+    cwd = tmp_path_factory.mktemp("whole")
+    out = runner(*RUN, "hydra.run.dir=run", cwd=cwd, env=ONE_THREAD)
+    assert out.returncode == 0, out.stderr
+    return cwd / "run"
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_run_stopped_by_a_signal_checkpoints_and_resumes_to_the_uninterrupted_result(tmp_path, whole, signum, code):
+    proc = start(*RUN, "hydra.run.dir=run", cwd=tmp_path, output="first.txt", env=ONE_THREAD)
+    folder = tmp_path / "run"
+    wait_for_checkpoint(folder, 40, proc)
+    proc.send_signal(signum)
+    assert proc.wait(timeout=120) == code
+    said = (tmp_path / "first.txt").read_text()
+    record = results(folder)
+    assert record["status"] == "interrupted" and record["signal"] == signum.name
+    assert 40 < record["steps"] < 300
+    assert checkpoint_step(folder) == record["steps"]  # saved at the step it stopped, not at the last periodic one
+    line = [l for l in said.splitlines() if "interrupted" in l]
+    assert len(line) == 1 and f"at step {record['steps']}" in line[0] and "hydra.run.dir=run" in line[0]
+    assert "Traceback" not in said
+
+    again = runner(*RUN, "hydra.run.dir=run", cwd=tmp_path, env=ONE_THREAD)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stderr + again.stdout
+    a, b = results(whole), results(folder)
+    assert b["status"] == "ok" and b["steps"] == 300
+    assert a["val"] == b["val"] and a["best_val"] == b["best_val"]  # bitwise: the floats are equal
+    assert (whole / "metrics.csv").read_text() == (folder / "metrics.csv").read_text()
+
+
+def test_a_second_process_on_a_running_folder_is_refused_and_changes_nothing(tmp_path, whole):
+    first = start(*RUN, "hydra.run.dir=run", cwd=tmp_path, output="first.txt", env=ONE_THREAD)
+    folder = tmp_path / "run"
+    wait_for_checkpoint(folder, 15, first)
+    second = runner(*RUN, "hydra.run.dir=run", cwd=tmp_path, env=ONE_THREAD)
+    assert first.poll() is None, "the first run ended before the second started"
+    assert second.returncode == 1
+    refusal = [l for l in (second.stdout + second.stderr).splitlines() if "in use by process" in l]
+    assert len(refusal) == 1 and f"process {first.pid} on {socket.gethostname()}" in refusal[0]
+    assert "Traceback" not in second.stderr
+
+    assert first.wait(timeout=300) == 0
+    a, b = results(whole), results(folder)
+    assert {k: v for k, v in a.items() if k not in ("wall_s", "train_tokens_per_s")} == \
+        {k: v for k, v in b.items() if k not in ("wall_s", "train_tokens_per_s")}
+    assert (whole / "metrics.csv").read_text() == (folder / "metrics.csv").read_text()
+    same_checkpoints(whole, folder)
+
+
+def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_sweep(tmp_path, tiny):
+    # job 0 trains long enough to be running while the rerun passes it; job 1 is quick
+    long = [k for k in RUN if not k.startswith("trainer.max_steps")]
+    sweep = ["-m", "trainer.max_steps=600,4", *long, "hydra.sweep.dir=sweep"]
+    jobs = tmp_path / "sweep" / "0_trainer.max_steps=600", tmp_path / "sweep" / "1_trainer.max_steps=4"
+    first = start(*sweep, cwd=tmp_path, output="first.txt", env=ONE_THREAD)
+    wait_for_checkpoint(jobs[0], 15, first)
+
+    rerun = runner(*sweep, cwd=tmp_path, env=ONE_THREAD)
+    assert first.poll() is None, "job 0 ended before the rerun passed it"
+    assert rerun.returncode == 0, rerun.stderr
+    said = rerun.stdout + rerun.stderr
+    assert f"skipped, running elsewhere: {jobs[0]} is in use by process {first.pid}" in said
+    assert not (jobs[0] / "results.json").exists()  # the rerun wrote nothing into the running job's folder
+    done = results(jobs[1])
+    assert done["status"] == "ok"  # the sweep went on
+
+    first.send_signal(signal.SIGINT)  # Ctrl-C: job 0 is recorded as interrupted, the sweep stops
+    assert first.wait(timeout=120) == 130
+    stopped = results(jobs[0])
+    assert stopped["status"] == "interrupted" and "hydra.sweep.dir=sweep" in stopped["continue"]
+    assert results(jobs[1]) == done  # not visited again: the sweep stopped
+
+    resumed = runner(*sweep, cwd=tmp_path, env=ONE_THREAD)
+    assert resumed.returncode == 0, resumed.stderr
+    said = resumed.stdout + resumed.stderr
+    assert "resuming from" in said and "already finished" in said
+    assert results(jobs[0])["status"] == "ok" and results(jobs[0])["steps"] == 600
+    assert results(jobs[1]) == done
+
+
+FULL_DISK = '''
+import errno, os
+
+_fsync, _failing, _after = os.fsync, os.environ["FAIL_WRITE"], int(os.environ["FAIL_AFTER"])
+_count = 0
+
+
+def fsync(fd):
+    """The disk fills up: flushing the given file fails after its first few writes."""
+    global _count
+    name = os.readlink(f"/proc/self/fd/{fd}")
+    if name.endswith(f".{_failing}.tmp"):
+        _count += 1
+        if _count > _after:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+    _fsync(fd)
+
+
+os.fsync = fsync
+'''
+
+
+def full_disk(tmp_path: Path, failing: str, after: int) -> dict[str, str]:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FULL_DISK)
+    return {**ONE_THREAD, "PYTHONPATH": str(site), "FAIL_WRITE": failing, "FAIL_AFTER": str(after)}
+
+
+def test_a_full_disk_at_a_checkpoint_fails_the_run_in_one_line_and_keeps_the_previous_checkpoint(tmp_path):
+    out = runner(*RUN, "hydra.run.dir=run", cwd=tmp_path, env=full_disk(tmp_path, "last.ckpt", after=3))
+    assert out.returncode == 1
+    errors = [l for l in (out.stdout + out.stderr).splitlines() if "No space left on device" in l]
+    assert len(errors) == 1 and "failed" in errors[0] and "checkpoints/last.ckpt'" in errors[0]
+    folder = tmp_path / "run"
+    assert results(folder)["status"] == "failed"
+    assert checkpoint_step(folder) == 45  # the third checkpoint (every 15 steps), whole and loadable
+    assert list((folder / "checkpoints").glob(".*.tmp")) == []
+
+
+def test_a_full_disk_at_the_record_fails_the_run_in_one_line_and_keeps_the_checkpoint(tmp_path, tiny):
+    out = runner(*tiny, "hydra.run.dir=run", cwd=tmp_path, env=full_disk(tmp_path, "results.json", after=0))
+    assert out.returncode == 1
+    errors = [l for l in (out.stdout + out.stderr).splitlines() if "No space left on device" in l]
+    assert len(errors) == 1 and "cannot write" in errors[0] and "last.ckpt is intact" in errors[0]
+    folder = tmp_path / "run"
+    assert not (folder / "results.json").exists() and not (folder / ".results.json.tmp").exists()
+    assert checkpoint_step(folder) == 4
+    again = runner(*tiny, "hydra.run.dir=run", cwd=tmp_path)  # space again: the same command finishes the record
+    assert again.returncode == 0 and results(folder)["status"] == "ok"
