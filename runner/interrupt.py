@@ -93,16 +93,21 @@ def handled() -> Iterator[Signals]:
 
 
 def stop_after_step(signals: Signals, folder: Path):
-    """The Lightning callback that, at the end of the step during which a signal came, saves and stops.
+    """The Lightning callback that stops training at the end of the step during which a signal came.
 
-    The checkpoint is written where Lightning's ``ModelCheckpoint`` writes the
-    periodic ones (at ``on_train_batch_end``), so the resumed run continues
-    exactly as after any other checkpoint. Under DDP the processes agree on the
-    step (one all-reduce per step), whichever of them got the signal.
+    It saves ``last.ckpt`` where Lightning's ``ModelCheckpoint`` saves the
+    periodic ones (at ``on_train_batch_end``), lets the step end as usual (its
+    metrics row, its validation when one is due: a resumed run does not redo
+    them), and leaves before the next step or at the epoch's end. The folder
+    is then as after a kill right after a periodic checkpoint: the resumed run
+    continues exactly. Under DDP the processes agree on the step (one
+    all-reduce per step), whichever of them got the signal.
     """
     import lightning as L
 
     class StopAfterStep(L.Callback):
+        saved: int | None = None  # the step of the checkpoint written for the signal
+
         def on_train_start(self, trainer, module) -> None:
             # Lightning put in its own SIGTERM handler at the start of fit, which stops without saving
             signals.install()
@@ -115,11 +120,22 @@ def stop_after_step(signals: Signals, folder: Path):
             signals.deferring = False
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-            if not trainer.strategy.reduce_boolean_decision(signals.received is not None, all=False):
+            if self.saved is not None or \
+                    not trainer.strategy.reduce_boolean_decision(signals.received is not None, all=False):
                 return
-            signals.deferring = False  # a second signal now stops at once; the old checkpoint stays
+            signals.deferring = False  # a second signal now stops at once
             trainer.save_checkpoint(Path(folder) / LAST, weights_only=False)  # the full state: resumable
-            raise Interrupted(signals.received or signal.SIGTERM, trainer.global_step)
+            self.saved = trainer.global_step
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+            self.leave()
+
+        def on_train_epoch_end(self, trainer, module) -> None:
+            self.leave()
+
+        def leave(self) -> None:
+            if self.saved is not None:
+                raise Interrupted(signals.received or signal.SIGTERM, self.saved)
 
     return StopAfterStep()
 

@@ -91,35 +91,39 @@ def test_a_second_process_on_a_running_folder_is_refused_and_changes_nothing(tmp
     same_checkpoints(whole, folder)
 
 
-def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_sweep(tmp_path, tiny):
-    # job 0 trains long enough to be running while the rerun passes it; job 1 is quick
-    long = [k for k in RUN if not k.startswith("trainer.max_steps")]
-    sweep = ["-m", "trainer.max_steps=600,4", *long, "hydra.sweep.dir=sweep"]
-    jobs = tmp_path / "sweep" / "0_trainer.max_steps=600", tmp_path / "sweep" / "1_trainer.max_steps=4"
+def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_sweep(tmp_path):
+    # job 1 trains long enough to be running while a rerun passes it (it is stopped long before its end)
+    common = [k for k in RUN if not k.startswith("trainer.max_steps")]
+    sweep = ["-m", "trainer.max_steps=4,3000,5", *common, "hydra.sweep.dir=sweep"]
+    jobs = [tmp_path / "sweep" / f"{n}_{','.join(sorted([*common, f'trainer.max_steps={steps}']))}"  # as Hydra names them
+            for n, steps in enumerate((4, 3000, 5))]
     first = start(*sweep, cwd=tmp_path, output="first.txt", env=ONE_THREAD)
-    wait_for_checkpoint(jobs[0], 15, first)
+    wait_for_checkpoint(jobs[1], 15, first)
 
     rerun = runner(*sweep, cwd=tmp_path, env=ONE_THREAD)
-    assert first.poll() is None, "job 0 ended before the rerun passed it"
+    assert first.poll() is None, "job 1 ended before the rerun passed it"
     assert rerun.returncode == 0, rerun.stderr
     said = rerun.stdout + rerun.stderr
-    assert f"skipped, running elsewhere: {jobs[0]} is in use by process {first.pid}" in said
-    assert not (jobs[0] / "results.json").exists()  # the rerun wrote nothing into the running job's folder
-    done = results(jobs[1])
-    assert done["status"] == "ok"  # the sweep went on
+    assert "already finished" in said
+    assert f"skipped, running elsewhere: {jobs[1]} is in use by process {first.pid}" in said
+    assert not (jobs[1] / "results.json").exists()  # the rerun wrote nothing into the running job's folder
+    done = results(jobs[2])
+    assert done["status"] == "ok"  # the sweep went on after the skipped job
 
-    first.send_signal(signal.SIGINT)  # Ctrl-C: job 0 is recorded as interrupted, the sweep stops
+    first.send_signal(signal.SIGINT)  # Ctrl-C: job 1 is recorded as interrupted, the sweep stops
     assert first.wait(timeout=120) == 130
-    stopped = results(jobs[0])
+    stopped = results(jobs[1])
     assert stopped["status"] == "interrupted" and "hydra.sweep.dir=sweep" in stopped["continue"]
-    assert results(jobs[1]) == done  # not visited again: the sweep stopped
+    assert results(jobs[2]) == done  # not run again: the sweep stopped at job 1
 
-    resumed = runner(*sweep, cwd=tmp_path, env=ONE_THREAD)
-    assert resumed.returncode == 0, resumed.stderr
-    said = resumed.stdout + resumed.stderr
-    assert "resuming from" in said and "already finished" in said
-    assert results(jobs[0])["status"] == "ok" and results(jobs[0])["steps"] == 600
-    assert results(jobs[1]) == done
+    again = start(*sweep, cwd=tmp_path, output="again.txt", env=ONE_THREAD)  # the same sweep continues job 1
+    wait_for_checkpoint(jobs[1], stopped["steps"] + 15, again)
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(timeout=120) == 143
+    said = (tmp_path / "again.txt").read_text()
+    assert "already finished" in said and f"resuming from {jobs[1]}" in said
+    assert results(jobs[1])["status"] == "interrupted" and results(jobs[1])["steps"] > stopped["steps"]
+    assert results(jobs[2]) == done
 
 
 FULL_DISK = '''
