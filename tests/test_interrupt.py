@@ -176,3 +176,33 @@ def test_a_full_disk_at_the_record_fails_the_run_in_one_line_and_keeps_the_check
     assert checkpoint_step(folder) == 4
     again = runner(*tiny, "hydra.run.dir=run", cwd=tmp_path)  # space again: the same command finishes the record
     assert again.returncode == 0 and results(folder)["status"] == "ok"
+
+
+SUBMITIT = '''
+import os, signal, sys
+
+
+def requeue(signum, frame):
+    """Stands for submitit's handler (SignalHandler.checkpoint_and_try_requeue): it requeues, then exits."""
+    open(os.environ["REQUEUED"], "w").write(signal.Signals(signum).name)
+    sys.exit(255)
+
+
+signal.signal(signal.SIGUSR2, requeue)  # as submitit installs it before it calls the job
+'''
+
+
+def test_the_cluster_time_limit_signal_checkpoints_then_goes_to_submitit_which_requeues(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SUBMITIT)
+    env = {**ONE_THREAD, "PYTHONPATH": str(site), "REQUEUED": str(tmp_path / "requeued")}
+    proc = start(*RUN, "hydra.run.dir=run", cwd=tmp_path, output="first.txt", env=env)
+    folder = tmp_path / "run"
+    wait_for_checkpoint(folder, 40, proc)
+    proc.send_signal(signal.SIGUSR2)
+    assert proc.wait(timeout=120) == 255
+    record = results(folder)
+    assert record["status"] == "interrupted" and record["signal"] == "SIGUSR2"
+    assert checkpoint_step(folder) == record["steps"] > 40  # saved before submitit requeued the job
+    assert (tmp_path / "requeued").read_text() == "SIGUSR2"
