@@ -126,6 +126,45 @@ def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_swe
     assert results(jobs[2]) == done
 
 
+SLOW_DISK = '''
+import os, time
+
+_fsync = os.fsync
+
+
+def fsync(fd):
+    """Once the file SLOW exists, flushing a checkpoint takes a minute: time to press Ctrl-C again."""
+    if os.readlink(f"/proc/self/fd/{fd}").endswith(".last.ckpt.tmp") and os.path.exists(os.environ["SLOW"]):
+        time.sleep(60)
+    _fsync(fd)
+
+
+os.fsync = fsync
+'''
+
+
+def test_a_second_ctrl_c_while_saving_stops_at_once_and_keeps_the_previous_checkpoint(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_DISK)
+    slow = tmp_path / "slow"
+    proc = start(*RUN, "hydra.run.dir=run", cwd=tmp_path, output="first.txt",
+                 env={**ONE_THREAD, "PYTHONPATH": str(site), "SLOW": str(slow)})
+    folder = tmp_path / "run"
+    wait_for_checkpoint(folder, 40, proc)
+    slow.touch()
+    proc.send_signal(signal.SIGINT)
+    saving = folder / "checkpoints" / ".last.ckpt.tmp"
+    while not saving.exists():  # the checkpoint is being written
+        assert proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130  # long before the write would have ended
+    assert not saving.exists()
+    record = results(folder)
+    assert record["status"] == "interrupted" and record["steps"] == checkpoint_step(folder) >= 40
+
+
 FULL_DISK = '''
 import errno, os
 
