@@ -51,7 +51,8 @@ def job(cfg: DictConfig) -> float | None:
     try:
         record = run(cfg, dict(hydra_cfg.runtime.choices), Path(where))
     except (RunFolderError, OmegaConfBaseException) as exc:  # nothing was written: the folder stays as it was
-        skipped = "skipped, running elsewhere: " if isinstance(exc, FolderBusy) else ""
+        busy = isinstance(exc, FolderBusy) and hydra_cfg.mode == RunMode.MULTIRUN
+        skipped = "skipped, running elsewhere: " if busy else ""  # the sweep goes on with its next job
         log.error("%s%s", skipped, str(exc).strip())
         if hydra_cfg.mode == RunMode.RUN:
             sys.exit(1)

@@ -89,7 +89,8 @@ def handled() -> Iterator[Signals]:
         yield signals
     finally:
         for signum, handler in before.items():
-            signal.signal(signum, handler)
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, handler)
 
 
 def stop_after_step(signals: Signals, folder: Path):
@@ -177,7 +178,7 @@ def leave(record: dict[str, Any], where: str) -> None:
     Under submitit, its time-limit signal goes on to submitit's handler (back
     in place once the run ended), which requeues the job and exits.
     """
-    log.warning("interrupted (%s) at step %d: checkpoint in %s. Continue with: %s",
+    log.warning("interrupted (%s) at step %d in %s. Continue with: %s",
                 record["signal"], record["steps"], where, record["continue"])
     signum = getattr(signal.Signals, record["signal"])
     handler = signal.getsignal(signum)
