@@ -159,6 +159,51 @@ def outcome(stop: Interrupted, folder: Path) -> dict[str, Any]:
 
 
 def continue_command() -> str:
+    """The command that continues this run (or sweep): the same one, into the same folder.
+
+    In a launcher's own process (submitit, joblib), whose command line is the
+    launcher's, it is the command of this job alone.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    args = sys.argv[1:]
+    if HydraConfig.initialized():
+        hydra = HydraConfig.get()
+        if Path(sys.argv[0]).parent.name == "runner":  # python -m runner
+            key, folder = ("hydra.sweep.dir", hydra.sweep.dir) if hydra.mode == RunMode.MULTIRUN \
+                else ("hydra.run.dir", hydra.run.dir)
+        else:
+            args, key, folder = list(hydra.overrides.task), "hydra.run.dir", hydra.runtime.output_dir
+        args = [a for a in args if not a.startswith(f"{key}=")] + [f"{key}={folder}"]
+    return shlex.join(["python", "-m", "runner", *args])
+
+
+def leave(self) -> None:
+            if self.saved is not None:
+                raise Interrupted(signals.received or signal.SIGTERM, self.saved)
+
+    return StopAfterStep()
+
+
+def checkpoint_step(folder: Path) -> int:
+    """The step of the folder's last.ckpt (0 without one), read without loading its tensors."""
+    import torch
+
+    path = Path(folder) / LAST
+    if not path.exists():
+        return 0
+    return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("global_step", 0))
+
+
+def outcome(stop: Interrupted, folder: Path) -> dict[str, Any]:
+    """What results.json records of an interrupted run."""
+    step = stop.step if stop.step is not None else checkpoint_step(folder)
+    return {"status": Status.interrupted, "steps": step, "signal": signal.Signals(stop.signum).name,
+            "continue": continue_command()}
+
+
+def continue_command() -> str:
     """The command that continues this run (or sweep): the same one, into the same folder."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
