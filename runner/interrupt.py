@@ -179,44 +179,6 @@ def continue_command() -> str:
     return shlex.join(["python", "-m", "runner", *args])
 
 
-def leave(self) -> None:
-            if self.saved is not None:
-                raise Interrupted(signals.received or signal.SIGTERM, self.saved)
-
-    return StopAfterStep()
-
-
-def checkpoint_step(folder: Path) -> int:
-    """The step of the folder's last.ckpt (0 without one), read without loading its tensors."""
-    import torch
-
-    path = Path(folder) / LAST
-    if not path.exists():
-        return 0
-    return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("global_step", 0))
-
-
-def outcome(stop: Interrupted, folder: Path) -> dict[str, Any]:
-    """What results.json records of an interrupted run."""
-    step = stop.step if stop.step is not None else checkpoint_step(folder)
-    return {"status": Status.interrupted, "steps": step, "signal": signal.Signals(stop.signum).name,
-            "continue": continue_command()}
-
-
-def continue_command() -> str:
-    """The command that continues this run (or sweep): the same one, into the same folder."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    args = sys.argv[1:]
-    if HydraConfig.initialized():
-        hydra = HydraConfig.get()
-        key, folder = ("hydra.sweep.dir", hydra.sweep.dir) if hydra.mode == RunMode.MULTIRUN \
-            else ("hydra.run.dir", hydra.run.dir)
-        args = [a for a in args if not a.startswith(f"{key}=")] + [f"{key}={folder}"]
-    return shlex.join(["python", "-m", "runner", *args])
-
-
 def leave(record: dict[str, Any], where: str) -> None:
     """Say where the run stopped and how to continue it; exit 128 + the signal's number.
 

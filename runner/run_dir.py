@@ -17,6 +17,7 @@ import contextlib
 import csv
 import dataclasses
 import fcntl
+import io
 import json
 import math
 import os
@@ -272,10 +273,11 @@ def metrics_before(folder: Path, before_step: int) -> tuple[list[str], list[dict
 
 
 def write_metrics(folder: Path, header: list[str], rows: list[dict[str, str]]) -> None:
-    with (Path(folder) / METRICS).open("w", newline="") as f:
-        out = csv.DictWriter(f, fieldnames=header)
-        out.writeheader()
-        out.writerows(rows)
+    text = io.StringIO(newline="")
+    out = csv.DictWriter(text, fieldnames=header)
+    out.writeheader()
+    out.writerows(rows)
+    write_durably(Path(folder) / METRICS, text.getvalue().encode())
 
 
 def grad_flow(folder: Path, before_step: int | None = None) -> list[tuple[int, int, float]]:
