@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from runner import config, registry
-from runner.run_dir import RunFolderError, Status
+from runner.run_dir import FolderBusy, RunFolderError, Status
 
 log = logging.getLogger("runner")
 
@@ -51,10 +51,16 @@ def job(cfg: DictConfig) -> float | None:
     try:
         record = run(cfg, dict(hydra_cfg.runtime.choices), Path(where))
     except (RunFolderError, OmegaConfBaseException) as exc:  # nothing was written: the folder stays as it was
-        log.error("%s", str(exc).strip())
+        busy = isinstance(exc, FolderBusy) and hydra_cfg.mode == RunMode.MULTIRUN
+        skipped = "skipped, running elsewhere: " if busy else ""  # the sweep goes on with its next job
+        log.error("%s%s", skipped, str(exc).strip())
         if hydra_cfg.mode == RunMode.RUN:
             sys.exit(1)
         return None
+    if record["status"] == Status.interrupted:  # after a checkpoint: exits 130 or 143, a sweep stops
+        from runner.interrupt import leave
+
+        leave(record, where)
     if record["status"] == Status.failed:
         log.error("failed: %s  (details: %s/results.json)", record["error"], where)
         if hydra_cfg.mode == RunMode.RUN:

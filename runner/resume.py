@@ -2,7 +2,7 @@
 
 Re-running a command into the same folder (``hydra.run.dir``, or the same
 ``hydra.sweep.dir`` for a multirun) skips a run that finished with the same
-config, continues an unfinished one from ``checkpoints/last.ckpt``, and
+config, continues an unfinished or interrupted one from ``checkpoints/last.ckpt``, and
 refuses a folder whose work belongs to another configuration. ``resume=false``
 starts over.
 """

@@ -17,6 +17,7 @@ import contextlib
 import csv
 import dataclasses
 import fcntl
+import io
 import json
 import math
 import os
@@ -132,11 +133,37 @@ def clean(value: Any) -> Any:
     return value
 
 
-def _write_json(path: Path, content: dict[str, Any]) -> None:
-    """Through a temporary file and a rename: a reader never sees half a file, a kill never leaves one."""
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` so that a kill, a full disk or a power loss leaves the old or the new file.
+
+    Written to a temporary file in the same folder, flushed to the disk
+    (``fsync``), renamed over ``path`` (atomic within a file system), and the
+    rename itself flushed (``fsync`` of the folder). A write that fails removes
+    the temporary file and raises: ``path`` keeps its previous content.
+    """
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(clean(content), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None  # the file meant, not the temporary one
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    write_durably(path, (json.dumps(clean(content), indent=2, allow_nan=False) + "\n").encode())
 
 
 def write_results(folder: Path, record: dict[str, Any]) -> Path:
@@ -246,10 +273,11 @@ def metrics_before(folder: Path, before_step: int) -> tuple[list[str], list[dict
 
 
 def write_metrics(folder: Path, header: list[str], rows: list[dict[str, str]]) -> None:
-    with (Path(folder) / METRICS).open("w", newline="") as f:
-        out = csv.DictWriter(f, fieldnames=header)
-        out.writeheader()
-        out.writerows(rows)
+    text = io.StringIO(newline="")
+    out = csv.DictWriter(text, fieldnames=header)
+    out.writeheader()
+    out.writerows(rows)
+    write_durably(Path(folder) / METRICS, text.getvalue().encode())
 
 
 def grad_flow(folder: Path, before_step: int | None = None) -> list[tuple[int, int, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
@@ -11,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner import distributed, registry, replay, resume, run_dir, wandb_run
+from runner import distributed, durable, interrupt, registry, replay, resume, run_dir, wandb_run
 from runner.allocator import tune_malloc
 from runner.config import typed
 from runner.run_dir import BEST, LAST, Status
@@ -60,7 +61,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
-def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list) -> dict[str, Any]:
+def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list,
+        signals: interrupt.Signals) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -87,7 +89,9 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=folder,
         logger=[csv_logger, *loggers],
-        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, folder)],
+        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, folder),
+                   interrupt.stop_after_step(signals, folder)],
+        plugins=[durable.checkpoint_io()],
     )
     distributed.check_launch(trainer)
     if trainer.is_global_zero:  # under DDP the other processes write nothing
@@ -130,9 +134,24 @@ def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any
     """Train one configuration and write ``results.json``; a failure is recorded, not raised.
 
     A folder that already holds this run finished is left as it is; one that
-    holds another configuration's work is refused (``run_dir.RunFolderError``).
+    holds another configuration's work is refused (``run_dir.RunFolderError``),
+    and so is one that another live process writes (``run_dir.FolderBusy``).
+    SIGINT and SIGTERM stop the run after a checkpoint (``runner.interrupt``).
     """
     folder = Path(folder)
+    with _only_writer(folder), interrupt.handled() as signals:
+        try:
+            return _attempt(cfg, choices, folder, signals)
+        except interrupt.Interrupted as stop:  # before or after training: the folder's records stay as they are
+            return interrupt.outcome(stop, folder)
+
+
+def _only_writer(folder: Path) -> contextlib.AbstractContextManager:
+    """The folder's lock, held by the process that writes it (under DDP, the others share rank 0's)."""
+    return run_dir.locked(folder) if distributed.is_writer() else contextlib.nullcontext()
+
+
+def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: interrupt.Signals) -> dict[str, Any]:
     plan = resume.plan(folder, cfg, choices)
     if plan.finished is not None:
         log.info("already finished in %s: skipped (resume=false to run it again)", folder)
@@ -154,7 +173,9 @@ def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any
         return _write(folder, record, start)
     with wandb_run.tracked(cfg, choices, folder, record) as loggers:  # the W&B run ends with the block
         try:
-            record.update(fit(cfg, choices, folder, plan, loggers))
+            record.update(fit(cfg, choices, folder, plan, loggers, signals))
+        except interrupt.Interrupted as stop:  # after a checkpoint to continue from
+            record.update(interrupt.outcome(stop, folder))
         except Exception as exc:  # the record says why; a multirun goes on with the next job
             record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return _write(folder, record, start)
@@ -163,5 +184,10 @@ def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any
 def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]:
     record["wall_s"] = round(time.perf_counter() - start, 3)
     if distributed.is_writer():
-        run_dir.write_results(folder, record)
+        try:
+            run_dir.write_results(folder, record)
+        except OSError as exc:  # a full disk, lost permissions: the checkpoint written before stays
+            raise run_dir.RunFolderError(
+                f"cannot write {folder / run_dir.RESULTS}: {exc.strerror or exc}. {LAST} is intact: "
+                "fix this and re-run the same command to continue") from None
     return record

@@ -50,16 +50,28 @@ def runner(*args: str, cwd: Path, env: dict[str, str | None] | None = None, modu
     built-ins (``--help`` lists exactly rnn, lstm, gru) holds wherever it runs.
     A variable given as None in ``env`` is removed.
     """
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=environment(env, isolated), capture_output=True,
+        text=True, timeout=timeout,
+    )
+
+
+def start(*args: str, cwd: Path, output: str, env: dict[str, str | None] | None = None) -> subprocess.Popen:
+    """Start ``python -m runner args`` in ``cwd`` without waiting for it; its output goes to ``cwd/output``."""
+    with (cwd / output).open("w") as log:  # the child keeps its own copy of the file
+        return subprocess.Popen([sys.executable, "-m", "runner", *args], cwd=cwd, env=environment(env, True),
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def environment(env: dict[str, str | None] | None, isolated: bool) -> dict[str, str]:
+    """The environment of a runner subprocess (see :func:`runner`)."""
     # W&B (the default logger) stays off unless a test asks for it: tests/test_wandb.py does
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "disabled", **(env or {})}
     full_env = {k: v for k, v in full_env.items() if v is not None}
     if isolated:
         disabled = [full_env.get("RUNNER_DISABLE_PLUGINS", ""), *THIRD_PARTY]
         full_env["RUNNER_DISABLE_PLUGINS"] = ",".join(filter(None, disabled))
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-        timeout=timeout,
-    )
+    return full_env
 
 
 def results(run_dir: Path) -> dict:
