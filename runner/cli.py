@@ -21,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from runner import config, registry
+from runner import config, registry, sweep
 from runner.run_dir import RunFolderError, Status
 
 log = logging.getLogger("runner")
@@ -143,3 +143,4 @@ def main() -> None:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)
     job()
+    sys.exit(sweep.exit_status())  # a sweep with a failed job exits 1
