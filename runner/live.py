@@ -75,10 +75,14 @@ class LiveProgress(ProgressBar):
         self._redirect_logging()
 
     def _redirect_logging(self) -> None:
-        """Log lines written straight to the terminal would tear the live line: send them through rich instead."""
+        """Log lines written straight to the terminal would tear the live line: send them through rich instead.
+
+        While the display is live, ``sys.stderr`` is rich's proxy, which prints
+        whole lines above the display.
+        """
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.__stdout__, sys.__stderr__):
-                self.redirected.append((handler, handler.setStream(self.progress.console.file)))
+                self.redirected.append((handler, handler.setStream(sys.stderr)))
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self.progress is None:
