@@ -135,11 +135,11 @@ def duration(seconds: float | None) -> str:
 
 
 def table(states: list[Job]) -> str:
-    rows = [("job", "status", "steps", "metric", "wall", "folder")]
+    rows = [("job", "status", "steps", "metric", "wall", "folder")]  # job k counted from 1, as the sweep's log does
     for j in states:
         steps = f"{'-' if j.steps is None else j.steps}/{'?' if j.total is None else j.total}"
         value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
-        rows.append(("-" if j.num is None else str(j.num), j.status, steps, value, duration(j.wall_s), j.name))
+        rows.append(("-" if j.num is None else str(j.num + 1), j.status, steps, value, duration(j.wall_s), j.name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
