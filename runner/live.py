@@ -28,6 +28,14 @@ def wanted(setting: bool | None) -> bool:
     return sys.stderr.isatty() and not in_sweep
 
 
+class Steps(ProgressColumn):
+    """The step of the total (unknown where neither steps nor a sized epoch bound the run) and the epoch."""
+
+    def render(self, task: Task) -> Text:
+        total = f"{task.total:.0f}" if task.total is not None else "?"
+        return Text(f"step {task.completed:.0f}/{total}  epoch {task.fields['epoch']}")
+
+
 class Rates(ProgressColumn):
     """Steps and tokens per second, over rich's recent window of steps."""
 
@@ -59,7 +67,7 @@ class LiveProgress(ProgressBar):
             return
         total = trainer.max_steps if trainer.max_steps > 0 else trainer.estimated_stepping_batches
         self.progress = Progress(
-            TextColumn("step {task.completed:.0f}/{task.total:.0f}  epoch {task.fields[epoch]}"),
+            Steps(),
             BarColumn(),
             Rates(),
             TextColumn("left"),
