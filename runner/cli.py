@@ -11,6 +11,7 @@ import logging
 import os
 import math
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from runner import config, registry
+from runner import config, registry, sweep
 from runner.run_dir import FolderBusy, RunFolderError, Status
 
 log = logging.getLogger("runner")
@@ -123,17 +124,22 @@ def unknown_choice(argv: list[str], options: dict[str, list[str]],
 
 
 def unwritable_output(argv: list[str]) -> str | None:
-    """The message for a run or sweep folder that cannot be created, checked before Hydra tries."""
-    folders = [Path(v) for k, _, v in (a.partition("=") for a in argv)
-               if k in ("hydra.run.dir", "hydra.sweep.dir") and "$" not in v] or [Path.cwd()]
-    for folder in folders:
-        existing = folder
-        while not existing.exists():
-            existing = existing.parent
-        if not existing.is_dir():
-            return f"cannot create the output folder {folder}: {existing} is a file"
-        if not os.access(existing, os.W_OK | os.X_OK):
-            return f"cannot create the output folder {folder}: {existing} is not writable"
+    """The message for a run or sweep folder that cannot be created, found by creating it before Hydra does.
+
+    Only the part of the path before its first interpolation (``${now:...}``)
+    is created; a file written into it proves it writable.
+    """
+    key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(argv) else "hydra.run.dir"
+    given = [v for k, _, v in (a.partition("=") for a in argv) if k == key]
+    path = given[-1] if given else ""
+    literal = path.split("$")[0]
+    folder = Path(literal if literal == path else os.path.dirname(literal) or ".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else ""
+        return f"cannot create the output folder {path or Path.cwd()}: {exc.strerror}{where}"
     return None
 
 
@@ -150,3 +156,4 @@ def main() -> None:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)
     job()
+    sys.exit(sweep.exit_status())  # a sweep with a failed job exits 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
-from typing import Any
+from typing import Any, Optional, Union
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -85,6 +85,48 @@ class WandbConfig:
 
 
 @dataclass
+class TrainerConfig:
+    """``trainer``: the keyword arguments of ``lightning.Trainer`` that the runner's configs set.
+
+    Typed, so that a wrong value names its field; any other Lightning argument
+    passes with ``+trainer.NAME=VALUE``.
+    """
+
+    max_steps: int = 3000  # -1: no limit (max_epochs bounds the run)
+    max_epochs: Optional[int] = -1  # -1: no limit (max_steps bounds the run)
+    val_check_interval: Optional[Union[int, float]] = 250  # training steps between validations, or a fraction of an epoch
+    check_val_every_n_epoch: Optional[int] = None  # None: count val_check_interval across epochs
+    limit_val_batches: Optional[Union[int, float]] = None
+    log_every_n_steps: int = 10
+    accelerator: str = "cpu"
+    devices: Any = 1  # a number, "auto", or a list of device indices
+    num_nodes: int = 1
+    strategy: str = "auto"
+    use_distributed_sampler: bool = True
+    precision: str = "32-true"
+    enable_progress_bar: Optional[bool] = None  # None: a live display on a terminal, in a single run only
+    enable_model_summary: bool = False
+    deterministic: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"trainer.max_steps must be -1 (no limit: trainer.max_epochs bounds the run) "
+                             f"or at least 1, got {self.max_steps}")
+        if self.max_epochs is not None and (self.max_epochs == 0 or self.max_epochs < -1):
+            raise ValueError(f"trainer.max_epochs must be -1 (no limit) or at least 1, got {self.max_epochs}")
+        if self.max_steps == -1 and self.max_epochs == -1:
+            raise ValueError("trainer.max_steps and trainer.max_epochs are both -1: the run would never end")
+        if self.val_check_interval is not None and not self.val_check_interval > 0:
+            raise ValueError(f"trainer.val_check_interval must be positive, got {self.val_check_interval}")
+        if self.check_val_every_n_epoch is not None and self.check_val_every_n_epoch < 1:
+            raise ValueError(f"trainer.check_val_every_n_epoch must be at least 1, got {self.check_val_every_n_epoch}")
+        if self.limit_val_batches is not None and self.limit_val_batches < 0:
+            raise ValueError(f"trainer.limit_val_batches must not be negative, got {self.limit_val_batches}")
+        if self.log_every_n_steps < 1 or self.num_nodes < 1:
+            raise ValueError("trainer.log_every_n_steps and trainer.num_nodes must be at least 1")
+
+
+@dataclass
 class GradFlowConfig:
     every: int = 0  # record ||dL/dh_t|| for every t every N training steps; 0: off
 
@@ -133,6 +175,7 @@ def store(registry: Registry) -> None:
     for name, node in OPTIMIZERS.items():
         cs.store(group="optim", name=name, node=node)
     cs.store(group="model", name="default", node=ModelConfig)
+    cs.store(group="trainer", name="default", node=TrainerConfig)
     cs.store(group="logger", name="wandb", node=WandbConfig)
     cs.store(group="probe", name="default", node=ProbeConfig)
     for name, text in experiments().items():

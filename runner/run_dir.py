@@ -42,6 +42,7 @@ BEST = Path("checkpoints") / "best.ckpt"  # by the task's validation metric
 CONFIG = Path(".hydra") / "config.yaml"  # the composed config, as Hydra saved it
 HYDRA = Path(".hydra") / "hydra.yaml"  # Hydra's own record, with the chosen plugins
 LOCK = ".lock"  # held by the one process that writes the folder; says which process that is
+JOBS = "jobs.json"  # in a sweep folder: the jobs the sweep will run, written when it starts
 
 
 class Status(str, Enum):
@@ -296,3 +297,20 @@ def write_grad_flow(folder: Path, rows: list[tuple[int, int, float]], append: bo
         if not append:
             writer.writerow(["step", "t", "norm"])
         writer.writerows(rows)
+
+
+# -- jobs.json: a sweep's plan -----------------------------------------------------------------
+def write_jobs(sweep_folder: Path, jobs: list[list[str]]) -> Path:
+    """The sweep's jobs in launch order, job number ``i`` with the overrides ``jobs[i]``."""
+    Path(sweep_folder).mkdir(parents=True, exist_ok=True)
+    path = Path(sweep_folder) / JOBS
+    _write_json(path, {"format": FORMAT, "jobs": [{"num": i, "overrides": o} for i, o in enumerate(jobs)]})
+    return path
+
+
+def read_jobs(sweep_folder: Path) -> list[dict[str, Any]] | None:
+    """The sweep's planned jobs (``num``, ``overrides``); None where the sweep wrote no plan."""
+    try:
+        return json.loads((Path(sweep_folder) / JOBS).read_text())["jobs"]
+    except (OSError, ValueError, KeyError):
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 import traceback
 import warnings
@@ -67,7 +68,7 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from runner import probe
+    from runner import live, probe
     from runner.callbacks import Progress, Throughput
 
     quiet_lightning()
@@ -85,12 +86,13 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
                            every_n_train_steps=cfg.checkpoint.every_n_steps)
     throughput = Throughput()
     csv_logger = CSVLogger(folder, name="", version="")
+    show = live.wanted(cfg.trainer.enable_progress_bar)
     trainer = L.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        **{**OmegaConf.to_container(cfg.trainer, resolve=True), "enable_progress_bar": show},
         default_root_dir=folder,
         logger=[csv_logger, *loggers],
         callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, folder),
-                   interrupt.stop_after_step(signals, folder)],
+                   interrupt.stop_after_step(signals, folder), *([live.LiveProgress()] if show else [])],
         plugins=[durable.checkpoint_io()],
     )
     distributed.check_launch(trainer)
@@ -101,17 +103,22 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
     trainer.save_checkpoint(folder / LAST, weights_only=False)  # the full state: resumable
     outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
                                "baseline": task.baseline}
+    best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
     if model.diverged_at is not None:
         outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at, steps=model.diverged_at)
     else:
         if model.validated_at != trainer.global_step:  # the final weights have not been scored yet
             trainer.validate(model, datamodule=datamodule, verbose=False, weights_only=True)
         outcome.update(status=Status.ok, val=_strip(trainer.callback_metrics, "val/"))
+        final = outcome["val"].get(task.monitor)
+        if final is not None and math.isfinite(final) and (best is None or _better(final, best, task.monitor_mode)):
+            trainer.save_checkpoint(folder / BEST, weights_only=False)  # the final validation counts for best, as the periodic ones do
+            best = final
         if task.has_test:
             tested = trainer.test(model, datamodule=datamodule, verbose=False, weights_only=True)[0]
             outcome["test"] = _strip(tested, "test/")
-    if checkpoint.best_model_score is not None:
-        outcome["best_val"] = {task.monitor: float(checkpoint.best_model_score)}
+    if best is not None and math.isfinite(best):
+        outcome["best_val"] = {task.monitor: best}
     per_process = throughput.tokens_per_s  # rank 0's part of every batch
     outcome["train_tokens_per_s"] = per_process * trainer.world_size if per_process is not None else None
     return outcome
@@ -124,6 +131,10 @@ def keep_metrics(logger, step: int) -> None:
     if rows:
         run_dir.write_metrics(logger.log_dir, header, rows)
         writer.metrics_keys = sorted(header)
+
+
+def _better(value: float, than: float, mode: str) -> bool:
+    return value > than if mode == "max" else value < than
 
 
 def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -166,8 +177,9 @@ def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: in
         "config": run_dir.resolved(cfg),
     }
     try:
-        for node in ("cell", "data", "grad", "model", "optim"):
+        for node in ("cell", "data", "grad", "model", "optim", "trainer"):
             typed(cfg[node])  # every value checked before torch and W&B start: a typo costs no time
+        _check_checkpoint(cfg.checkpoint.every_n_steps)
     except ValueError as exc:
         record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}")
         return _write(folder, record, start)
@@ -179,6 +191,11 @@ def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: in
         except Exception as exc:  # the record says why; a multirun goes on with the next job
             record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return _write(folder, record, start)
+
+
+def _check_checkpoint(every_n_steps: Any) -> None:
+    if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
+        raise ValueError(f"checkpoint.every_n_steps must be a whole number of at least 1, got {every_n_steps!r}")
 
 
 def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]:

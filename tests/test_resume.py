@@ -50,14 +50,14 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
 def test_a_sweep_rerun_skips_finished_jobs_and_redoes_failed_ones(tmp_path, tiny):
     tiny = [t for t in tiny if not t.startswith("data.seq_len")]
     sweep = ["-m", "data.seq_len=1,8,9", *tiny, "hydra.sweep.dir=sweep"]
-    assert runner(*sweep, cwd=tmp_path).returncode == 0
+    assert runner(*sweep, cwd=tmp_path).returncode == 1  # a job failed
     folders = sorted((tmp_path / "sweep").glob("[0-9]_*"))
     before = [results(f) for f in folders]
     assert [r["status"] for r in before] == ["failed", "ok", "ok"]
     (folders[2] / "results.json").unlink()  # as if that job had been killed before it finished
 
     out = runner(*sweep, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # the failed job failed again
     after = [results(f) for f in folders]
     assert after[1] == before[1]  # untouched, wall time included
     assert "already finished" in out.stderr + out.stdout

@@ -1,0 +1,102 @@
+"""A multirun's exit status and summary, and ``python -m runner.status`` on the folders it leaves."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import TINY, runner
+
+STEPS = [*TINY, "logger=csv"]
+
+
+def test_multirun_exits_1_when_a_job_failed_and_says_which(tmp_path):
+    out = runner("-m", *STEPS, "optim.lr=0.01,0", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    summary = [line for line in text.splitlines() if line.startswith("2 jobs: ")]
+    assert summary and summary[0].startswith("2 jobs: 1 ok, 1 failed: 1_"), text
+    assert "optim.lr=0," in summary[0]
+    assert summary[0].endswith(" (failed: ValueError: optim.lr must be positive, got 0.0)")
+    assert "job 1/2 started: optim.lr=0.01" in text and "job 2/2 failed: optim.lr=0" in text
+    assert [j["overrides"] for j in json.loads((tmp_path / "sweep" / "jobs.json").read_text())["jobs"]] == [
+        [*STEPS, "optim.lr=0.01"], [*STEPS, "optim.lr=0"]]
+
+
+def test_diverged_job_is_a_result(tmp_path):
+    # an lr of 1e30 makes the loss infinite within a step or two: diverged (Pascanu et al. 2013's exploding case)
+    out = runner("-m", *STEPS, "grad=none", "optim.lr=1e-3,1e30", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert "2 jobs: 1 ok, 1 diverged" in text
+    status = runner("sweep", module="runner.status", cwd=tmp_path)
+    assert status.returncode == 0 and "2 jobs: 1 ok, 1 diverged" in status.stdout
+
+
+def wait_for(folder, pattern, timeout=300):
+    """The first path below ``folder`` that matches ``pattern``, once one exists."""
+    start = time.time()
+    while not (found := sorted(folder.glob(pattern))):
+        assert time.time() - start < timeout, f"{pattern} never appeared"
+        time.sleep(0.2)
+    return found[0]
+
+
+def test_status_of_a_sweep_with_finished_failed_killed_and_unstarted_jobs(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANDB_MODE": "disabled"}
+    # job 0 finishes, job 1 fails (a range check), job 2 trains until killed, job 3 never starts
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "runner", "-m", *STEPS, "trainer.max_steps=4,0,100000,5", "hydra.sweep.dir=sweep"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        killed = wait_for(tmp_path / "sweep", "2_*/task.json").parent
+        time.sleep(2)
+    finally:
+        os.killpg(sweep.pid, signal.SIGKILL)
+        sweep.wait()
+
+    out = runner("sweep", "--json", module="runner.status", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    report = json.loads(out.stdout)
+    jobs = {j["num"]: j for j in report["jobs"]}
+    assert [jobs[n]["status"] for n in range(4)] == ["ok", "failed", "unfinished", "pending"]
+    assert (jobs[0]["steps"], jobs[0]["total"], jobs[0]["metric"]) == (4, 4, "val/mse")
+    assert jobs[0]["value"] is not None and jobs[0]["wall_s"] > 0
+    assert "trainer.max_steps must be -1" in jobs[1]["error"]
+    assert jobs[2]["total"] == 100000 and "trainer.max_steps=5" in jobs[3]["name"]
+    assert report["summary"].startswith("4 jobs: 1 ok, 1 failed, 1 unfinished, 1 pending: ")
+    assert report["finished"] is False
+
+    table = runner("sweep", module="runner.status", cwd=tmp_path)
+    assert table.returncode == 1
+    assert "4 jobs: 1 ok, 1 failed, 1 unfinished, 1 pending" in table.stdout
+    assert "4/4" in table.stdout and "pending" in table.stdout
+
+    # a live process holding the folder's lock makes the job "running"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from runner import run_dir\n"
+         f"with run_dir.locked({str(killed)!r}):\n    print('held', flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        running = json.loads(runner("sweep", "--json", module="runner.status", cwd=tmp_path).stdout)
+        assert [j["status"] for j in running["jobs"]] == ["ok", "failed", "running", "pending"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_status_of_a_run_folder(tmp_path):
+    assert runner(*STEPS, "hydra.run.dir=run", cwd=tmp_path).returncode == 0
+    out = runner("run", module="runner.status", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "1 job: 1 ok" in out.stdout and "4/4" in out.stdout
+
+
+def test_status_of_something_else_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for folder, words in [("missing", "missing is not a folder"), ("empty", "holds no run folder")]:
+        out = runner(folder, module="runner.status", cwd=tmp_path)
+        assert out.returncode == 1 and words in out.stderr and "Traceback" not in out.stderr
