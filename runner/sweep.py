@@ -6,7 +6,8 @@ when the sweep starts it writes the jobs it will run into the sweep folder
 started); every job logs one line as it starts and one as it ends (``job k/N``,
 its overrides, status, metric, wall time, the time the sweep has left); at
 the end it prints the summary, and ``python -m runner`` exits 1 unless every
-job finished ``ok`` or ``diverged``.
+job finished ``ok`` or ``diverged``, or is running in another process (a
+rerun of the sweep skips it: that job is not this sweep's failure).
 """
 
 from __future__ import annotations
@@ -99,5 +100,6 @@ class SweepReport(Callback):
 
 
 def exit_status() -> int:
-    """1 when this process ran a sweep in which a job did not finish ok or diverged; else 0."""
-    return 1 if _outcome is not None and not status.finished(_outcome) else 0
+    """1 when this process ran a sweep in which a job did not finish ok or diverged, nor runs elsewhere; else 0."""
+    mine = [job for job in _outcome or [] if job.status != run_dir.Status.running]
+    return 1 if _outcome is not None and mine and not status.finished(mine) else 0

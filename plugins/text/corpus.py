@@ -33,13 +33,14 @@ def read_text(path: Path) -> str:
         raise DataError(f"data file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def line_end(level: Level) -> str:
+def line_end(level: Level | str) -> str:
     """The token that ends every line: ``<eos>`` between words, the newline itself between characters."""
-    return "\n" if level == Level.char else EOS
+    return "\n" if Level(level) == Level.char else EOS
 
 
-def tokenize(text: str, level: Level) -> list[str]:
+def tokenize(text: str, level: Level | str) -> list[str]:
     """The core's tokenization (:func:`runner.task.tokenize`), which ``runner.lm`` applies to new text too."""
+    level = Level(level)  # a config read back from YAML holds the plain string
     return task.tokenize(text, level.value, line_end(level))
 
 

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from runner import distributed
 from runner.task import Task
-from runner_plugins.text import TextConfig
+from runner_plugins.text import Level, TextConfig
 from runner_plugins.text import corpus, fetch
 from runner_plugins.text.fetch import DataError
 
@@ -87,7 +87,7 @@ class TextData(L.LightningDataModule):
         return Task(inputs="tokens", input_size=V, targets="classes", output_size=V, loss_steps="all",
                     metrics=("ppl",), baseline={"loss": math.log(unigram), "ppl": unigram}, monitor="ppl",
                     carry_state=True, has_test=True, vocab=tuple(self.vocab),
-                    tokenization=self.config.level.value, eos=corpus.line_end(self.config.level), unk=corpus.UNK)
+                    tokenization=Level(self.config.level).value, eos=corpus.line_end(self.config.level), unk=corpus.UNK)
 
     def _loader(self, split: str) -> DataLoader:
         rank, size = distributed.rank_and_size(self.trainer)
