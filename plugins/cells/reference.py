@@ -3,8 +3,9 @@
 Copy one of these to make a new cell. Parameters have the names, shapes and
 initialisation of torch.nn.RNN / LSTM / GRU (``weight_ih_l0`` is W_xh of layer
 0, gate blocks stacked in torch's order), so with the same seed a reference
-cell starts from the same weights as the fused one and their state dicts are
-interchangeable.
+cell starts from the same weights as the fused one (the initialisation options
+of initialisation.py act on both by these names) and their state dicts are
+interchangeable. In the equations, ``*`` is the elementwise product.
 """
 
 from __future__ import annotations
@@ -71,16 +72,38 @@ class Recurrent(nn.Module):
 
 
 class RNN(Recurrent):
-    """h_t = tanh(W_hh h_{t-1} + W_xh x_t + b)"""
+    """The simple (Elman 1990) RNN::
+
+        h_t = phi(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)
+
+    with phi = tanh, or phi = ReLU (with W_hh = I at the start: the IRNN of
+    Le, Jaitly & Hinton 2015), as torch.nn.RNN's ``nonlinearity``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
+                 nonlinearity: str = "tanh"):
+        super().__init__(input_size, hidden_size, num_layers, dropout)
+        self.phi = {"tanh": torch.tanh, "relu": torch.relu}[nonlinearity]
 
     def step(self, xw_t: Tensor, state: State, W_hh: Tensor, b_hh: Tensor) -> State:
         (h,) = state
-        h = torch.tanh(xw_t + h @ W_hh.T + b_hh)
+        h = self.phi(xw_t + h @ W_hh.T + b_hh)
         return (h,)
 
 
 class LSTM(Recurrent):
-    """Input, forget and output gates around a cell state c (Hochreiter & Schmidhuber 1997)."""
+    """The LSTM with a forget gate (Gers, Schmidhuber & Cummins 2000), as torch.nn.LSTM and cuDNN compute it::
+
+        i_t = sigmoid(W_xi x_t + b_xi + W_hi h_{t-1} + b_hi)    input gate
+        f_t = sigmoid(W_xf x_t + b_xf + W_hf h_{t-1} + b_hf)    forget gate
+        g_t = tanh(W_xg x_t + b_xg + W_hg h_{t-1} + b_hg)       candidate
+        o_t = sigmoid(W_xo x_t + b_xo + W_ho h_{t-1} + b_ho)    output gate
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)
+
+    The memory cell with input and output gates is Hochreiter & Schmidhuber's
+    (1997), whose cell had no forget gate (f_t = 1); there are no peepholes.
+    """
 
     gates, state_size = 4, 2
 
@@ -94,7 +117,18 @@ class LSTM(Recurrent):
 
 
 class GRU(Recurrent):
-    """Update gate z and reset gate r around a candidate state n (Cho et al. 2014)."""
+    """The GRU as torch.nn.GRU and cuDNN compute it::
+
+        r_t = sigmoid(W_xr x_t + b_xr + W_hr h_{t-1} + b_hr)    reset gate
+        z_t = sigmoid(W_xz x_t + b_xz + W_hz h_{t-1} + b_hz)    update gate
+        n_t = tanh(W_xn x_t + b_xn + r_t * (W_hn h_{t-1} + b_hn))  candidate
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    This is a variant of Cho et al. (2014), whose candidate applies the reset
+    gate before the matrix: n_t = tanh(W_xn x_t + W_hn (r_t * h_{t-1})). Here
+    it multiplies W_hn h_{t-1} + b_hn, which lets the h-side products of all
+    three gates be one matrix product per step.
+    """
 
     gates = 3
 
