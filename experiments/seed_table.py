@@ -17,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from runner import results
+from runner import run_dir
 
 VARYING_BY_COLUMN = ("seed=", "data.seq_len=")
 
@@ -31,8 +31,8 @@ def job_number(run_dir: Path) -> tuple[int, str]:
 def jobs(sweep: Path) -> list[tuple[tuple[str, ...], int, int, str, float | None]]:
     """(overrides, seq_len, seed, status, final metric) of every finished job, in job order."""
     found = []
-    for path in sorted(sweep.glob("*/results.json"), key=lambda p: job_number(p.parent)):
-        record = results.read(path.parent)
+    for path in sorted(sweep.glob(f"*/{run_dir.RESULTS}"), key=lambda p: job_number(p.parent)):
+        record = run_dir.read_results(path.parent)
         overrides = OmegaConf.load(path.parent / ".hydra" / "overrides.yaml")
         kept = tuple(o for o in overrides if not o.startswith(VARYING_BY_COLUMN))
         metric = record["monitor"].removeprefix("val/")

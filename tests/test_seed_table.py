@@ -4,19 +4,19 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from runner import results
+from runner import run_dir
 from runner_experiments.seed_table import table
 
 
 def job(sweep: Path, number: int, overrides: list[str], seq_len: int, seed: int, mse: float | None) -> None:
-    run_dir = sweep / f"{number}_{','.join(overrides)}"
-    (run_dir / ".hydra").mkdir(parents=True)
-    OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
+    folder = sweep / f"{number}_{','.join(overrides)}"
+    (folder / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(overrides), folder / ".hydra" / "overrides.yaml")
     record = {"status": "ok", "seed": seed, "monitor": "val/mse", "config": {"data": {"seq_len": seq_len}},
               "val": {"mse": mse}}
     if mse is None:
         record.update(status="diverged", diverged_at_step=774, val={"mse": None})
-    results.write(run_dir, record)
+    run_dir.write_results(folder, record)
 
 
 def test_one_row_per_configuration_with_each_seed_and_the_mean_of_those_that_finished(tmp_path):
