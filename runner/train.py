@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner import distributed, registry, resume, results, wandb_run
+from runner import distributed, registry, replicates, resume, results, wandb_run
 from runner.allocator import tune_malloc
 from runner.config import typed
 from runner.task import Task
@@ -136,6 +136,7 @@ def run(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> dict[str, An
         "status": "failed",
         **{kind: choices.get(kind) for kind in ("cell", "data", "grad", "optim")},
         "seed": cfg.seed,
+        **replicates.describe(cfg, choices),  # the configuration this seed replicates
         "config": resume.resolved(cfg),
     }
     try:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from omegaconf import DictConfig
 
-from runner import distributed, resume, results
+from runner import distributed, replicates, resume, results
 from runner.config import WandbConfig, typed
 from runner.facets import facets
 
@@ -63,7 +63,7 @@ def start(cfg: DictConfig, choices: dict[str, str], run_dir: Path) -> Any | None
             project=settings.project, entity=settings.entity,
             group=settings.group or default_group(hydra, choices), job_type=settings.job_type,
             name=settings.name or default_name(hydra, choices), tags=tags(cfg, choices) + list(settings.tags),
-            config=resume.resolved(cfg), dir=run_dir, mode=chosen,
+            config={**resume.resolved(cfg), **replicates.describe(cfg, choices)}, dir=run_dir, mode=chosen,
             reinit="create_new",  # never continue another job's run
             settings=wandb.Settings(quiet=True),  # our log says where the run went; no per-job banners
         )
@@ -110,7 +110,8 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 def tags(cfg: DictConfig, choices: dict[str, str]) -> list[str]:
     described = facets(choices, resume.resolved(cfg))
     experiment = choices.get("experiment")
-    return [f"{k}={v}" for k, v in described.items()] + ([f"experiment={experiment}"] if experiment else [])
+    replicate = f"replicate={replicates.replicate_id(cfg, choices)}"  # the seeds of one configuration
+    return [f"{k}={v}" for k, v in described.items()] + [replicate] + ([f"experiment={experiment}"] if experiment else [])
 
 
 def default_group(hydra: Any | None, choices: dict[str, str]) -> str | None:
