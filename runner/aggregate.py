@@ -117,20 +117,19 @@ class Comparison:
 
 
 def comparisons(configs: list[Configuration]) -> list[Comparison]:
-    """P(A better than B) for every pair of cells that share data, length, gradient setting and the rest."""
-    scored = [c for c in configs if c.n and c.scored.metric]
+    """P(A better than B) for every pair of cells that share data, length, gradient setting and the rest,
+    in the order of the configurations (sort the jobs first)."""
+    groups: dict[tuple, list[Configuration]] = {}
+    for config in configs:
+        if config.n and config.scored.metric:
+            groups.setdefault(comparable(config), []).append(config)
     out = []
-    for _, members in itertools.groupby(sorted(scored, key=_comparable_order), key=comparable):
+    for members in groups.values():
         members = sorted(members, key=lambda c: cell_key(c.facets["cell"]))
         for a, b in itertools.combinations(members, 2):
             if a.facets["cell"] != b.facets["cell"]:
                 out.append(Comparison(a, b, stats.improvement(a.scores(), b.scores(), a.scored.higher_is_better)))
     return out
-
-
-def _comparable_order(config: Configuration) -> tuple:
-    data, length, name, rest = comparable(config)
-    return data, name, rest, length if isinstance(length, (int, float)) else math.inf
 
 
 def longest_solved(configs: list[Configuration]) -> dict[tuple, dict[str, Configuration | None]]:

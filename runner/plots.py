@@ -141,50 +141,66 @@ def final_vs_length(configs: list[Configuration], path: Path) -> Path:
     colors, panels = _colors(configs), _panels(configs)
     scored = _scored(configs)
     fig, axes = _grid(1, len(panels), 4.6, 3.6, sharey=True)
-    # on a log axis an interval that reaches below zero is drawn down to the bottom of the panel
-    floor = min((j.final for c in configs for j in c.seeds if j.final and j.final > 0), default=1e-9) / 3
     for ax, name in zip(axes[0], panels):
         panel = [c for c in configs if c.setting == name]
         for i, (key, color) in enumerate(colors.items()):
-            mine = sorted((c for c in panel if line(c) == key), key=lambda c: c.facets["seq_len"] or 0)
-            means = [(_jitter(c.facets["seq_len"], i, len(colors)), c.final) for c in mine if c.final is not None]
-            _mean_and_interval(ax, means, color, None if scored.higher_is_better else floor)
-            for c in mine:
-                x = _jitter(c.facets["seq_len"], i, len(colors))  # the cells side by side
-                for k, j in enumerate(c.seeds + [j for j in c.jobs if j not in c.seeds]):
-                    at = _jitter(x, k, len(c.jobs), 0.012)
-                    if j.final is not None:
-                        ax.plot([at], [j.final], "o", color=color, markersize=3.5, alpha=0.8)
-                    else:
-                        _mark_stopped(ax, at, j, color)
-        baselines = sorted({(c.facets["seq_len"], c.scored.baseline) for c in panel if c.scored.baseline is not None})
-        if len(baselines) == 1:
-            ax.axhline(baselines[0][1], **BASELINE)
-        elif baselines:
-            ax.plot(*zip(*baselines), **BASELINE)
+            mine = [c for c in panel if line(c) == key]
+            _finals(ax, mine, lambda c: c.facets["seq_len"], _jitter_of(i, len(colors)), color, _floor(configs))
+        _baseline(ax, panel, lambda c: c.facets["seq_len"])
         ax.set_title(f"grad: {name}")
         _length_axis(ax, _lengths(configs))
     axes[0][0].set_ylabel(_label(scored, "final validation"))
     _y_scale(axes[0][0], scored)
-    extra = [Line2D([], [], color="k", marker="o", linestyle="none", markersize=3.5, label="a seed"),
-             Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean, 95 % t interval"),
-             Line2D([], [], label="memoryless baseline", **BASELINE)]
-    _legend(fig, colors, extra, {j.status for c in configs for j in c.jobs})
+    _legend(fig, colors, FINALS_LEGEND, {j.status for c in configs for j in c.jobs})
     return _save(fig, path)
 
 
-def _mean_and_interval(ax: Any, means: list[tuple[Any, Any]], color: str, floor: float | None) -> None:
-    """The mean as a line over the lengths, its interval as a band (as a bar where there is one length)."""
+FINALS_LEGEND = [Line2D([], [], color="k", marker="o", linestyle="none", markersize=3.5, label="a seed"),
+                 Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean, 95 % t interval"),
+                 Line2D([], [], label="memoryless baseline", **BASELINE)]
+
+
+def _jitter_of(i: int, n: int):
+    return lambda x: _jitter(x, i, n)  # the cells side by side
+
+
+def _floor(configs: list[Configuration]) -> float | None:
+    """On a log axis an interval that reaches below zero is drawn down to here; None on a linear one."""
+    if _scored(configs).higher_is_better:
+        return None
+    return min((j.final for c in configs for j in c.seeds if j.final and j.final > 0), default=1e-9) / 3
+
+
+def _finals(ax: Any, configs: list[Configuration], x_of: Any, shift: Any, color: str, floor: float | None) -> None:
+    """Each seed's final metric as a dot (a run without one on the top edge), the means as a line through
+    the x of ``x_of``, their intervals as a band (a bar where there is one x)."""
+    configs = sorted((c for c in configs if x_of(c) is not None), key=x_of)
+    means = [(shift(x_of(c)), c.final) for c in configs if c.final is not None]
+    for c in configs:
+        for k, j in enumerate(c.seeds + [j for j in c.jobs if j not in c.seeds]):
+            at = _jitter(shift(x_of(c)), k, len(c.jobs), 0.012)
+            if j.final is not None:
+                ax.plot([at], [j.final], "o", color=color, markersize=3.5, alpha=0.8)
+            else:
+                _mark_stopped(ax, at, j, color)
     if not means:
         return
-    ax.plot([n for n, _ in means], [s.mean for _, s in means], color=color, linewidth=1.5, marker="_", markersize=14)
-    bands = [(n, s.mean, s.low if floor is None else max(s.low, floor), s.high) for n, s in means if s.low is not None]
+    ax.plot([x for x, _ in means], [s.mean for _, s in means], color=color, linewidth=1.5, marker="_", markersize=14)
+    bands = [(x, s.mean, s.low if floor is None else max(s.low, floor), s.high) for x, s in means if s.low is not None]
     if len(bands) > 1:
-        n, _, low, high = zip(*bands)
-        ax.fill_between(n, low, high, color=color, alpha=BAND, linewidth=0)
+        x, _, low, high = zip(*bands)
+        ax.fill_between(x, low, high, color=color, alpha=BAND, linewidth=0)
     elif bands:
-        n, mean, low, high = bands[0]
-        ax.errorbar([n], [mean], yerr=[[mean - low], [high - mean]], color=color, capsize=4, alpha=0.6)
+        x, mean, low, high = bands[0]
+        ax.errorbar([x], [mean], yerr=[[mean - low], [high - mean]], color=color, capsize=4, alpha=0.6)
+
+
+def _baseline(ax: Any, configs: list[Configuration], x_of: Any) -> None:
+    points = sorted({(x_of(c), c.scored.baseline) for c in configs if c.scored.baseline is not None and x_of(c)})
+    if len({b for _, b in points}) == 1:
+        ax.axhline(points[0][1], **BASELINE)
+    elif points:
+        ax.plot(*zip(*points), **BASELINE)
 
 
 def solve_rate(configs: list[Configuration], path: Path) -> Path:
@@ -271,30 +287,39 @@ def gradient_flow(configs: list[Configuration], path: Path) -> Path:
 
 
 def divergence(configs: list[Configuration], path: Path) -> Path:
-    """Per handler with a threshold: the divergence rate against it; without clipping as a dashed line."""
-    colors = _colors(configs)
+    """Per handler with a threshold, against it: the divergence rate (top) and the final metric of the runs
+    that did not diverge (bottom); without a handler (grad=none) as dashed lines."""
+    colors, scored, floor = _colors(configs), _scored(configs), _floor(configs)
     handlers = sorted({str(c.facets["grad"]) for c in configs if c.facets["threshold"] is not None})
     lengths = _lengths(configs)
-    fig, axes = _grid(len(lengths), len(handlers), 4.4, 3.2, sharey=True)
+    fig, axes = _grid(2 * len(lengths), len(handlers), 4.4, 3.0, sharey="row")
     for row, length in enumerate(lengths):
+        rates, finals = axes[2 * row], axes[2 * row + 1]
         for col, handler in enumerate(handlers):
-            ax = axes[row][col]
             for i, (key, color) in enumerate(colors.items()):
                 mine = [c for c in configs if line(c) == key and c.facets["seq_len"] == length and c.n]
                 clipped = sorted((c for c in mine if c.facets["grad"] == handler), key=lambda c: c.facets["threshold"])
+                shift = _jitter_of(i, len(colors))
                 if clipped:
                     y = np.array([c.diverged.value for c in clipped])
                     err = np.array([[v - c.diverged.low, c.diverged.high - v] for v, c in zip(y, clipped)]).T
-                    x = [_jitter(c.facets["threshold"], i, len(colors)) for c in clipped]  # the cells' bars apart
-                    ax.errorbar(x, y, yerr=err, color=color, marker="o", capsize=3, linewidth=1.5)
-                for c in mine:
-                    if c.facets["threshold"] is None:  # no handler: one rate for every threshold
-                        ax.axhline(c.diverged.value, color=color, linestyle="--", linewidth=1.2)
-            ax.set_xscale("log")
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_title(f"{handler}, seq_len {length}", fontsize=10)
-            ax.set_xlabel(f"{handler} threshold (log scale)")
-            ax.grid(alpha=0.3)
-        axes[row][0].set_ylabel("divergence rate: fraction of seeds\nwith a non-finite loss (Wilson 95 %)")
-    _legend(fig, colors, [Line2D([], [], color="k", linestyle="--", label="grad=none (no clipping)")])
+                    rates[col].errorbar([shift(c.facets["threshold"]) for c in clipped], y, yerr=err, color=color,
+                                        marker="o", capsize=3, linewidth=1.5)
+                    _finals(finals[col], clipped, lambda c: c.facets["threshold"], shift, color, floor)
+                for c in (c for c in mine if c.facets["threshold"] is None):  # no handler: one value for all
+                    rates[col].axhline(c.diverged.value, color=color, linestyle="--", linewidth=1.2)
+                    if c.final is not None:
+                        finals[col].axhline(c.final.mean, color=color, linestyle="--", linewidth=1.2)
+            _baseline(finals[col], configs, lambda c: c.facets["threshold"])
+            rates[col].set_title(f"{handler}, seq_len {length}", fontsize=10)
+            finals[col].set_xlabel(f"{handler} threshold (log scale)")
+            for ax in (rates[col], finals[col]):
+                ax.set_xscale("log")
+                ax.grid(alpha=0.3)
+            rates[col].set_ylim(-0.03, 1.03)
+        rates[0].set_ylabel("divergence rate: seeds with\na non-finite loss (Wilson 95 %)", fontsize=9)
+        finals[0].set_ylabel(_label(scored, "final validation"), fontsize=9)
+        _y_scale(finals[0], scored)
+    none = Line2D([], [], color="k", linestyle="--", label="grad=none (no clipping)")
+    _legend(fig, colors, [none, *FINALS_LEGEND], {j.status for c in configs for j in c.jobs})
     return _save(fig, path)
