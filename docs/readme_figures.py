@@ -30,11 +30,11 @@ def replace(text: str, name: str, body: str) -> str:
 
 def quick(sweep: Path, text: str) -> str:
     configs = aggregate.group(report.read([sweep], {}))
-    for data in ("adding", "copy"):
-        mine = [c for c in configs if c.facets["data"] == data]
-        plots.final_vs_length(mine, IMAGES / f"final_{data}.png")
-        plots.solve_rate(mine, IMAGES / f"solved_{data}.png")
-    plots.gradient_flow([c for c in configs if c.facets["data"] == "adding"], IMAGES / "grad_flow_adding.png")
+    adding, copy = ([c for c in configs if c.facets["data"] == data] for data in ("adding", "copy"))
+    plots.final_vs_length(adding, IMAGES / "final_adding.png")
+    plots.solve_rate(adding, IMAGES / "solved_adding.png")
+    plots.final_vs_length(copy, IMAGES / "final_copy.png")
+    plots.gradient_flow(adding, IMAGES / "grad_flow_adding.png")
     text = replace(text, "quick-final", tables.overview(configs))
     text = replace(text, "quick-solved", tables.solved_lengths(configs))
     return replace(text, "quick-resolved", tables.verdicts(aggregate.comparisons(configs)))

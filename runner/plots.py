@@ -207,11 +207,11 @@ def solve_rate(configs: list[Configuration], path: Path) -> Path:
     colors, panels = _colors(configs), _panels(configs)
     fig, axes = _grid(1, len(panels), 4.6, 3.2, sharey=True)
     for ax, name in zip(axes[0], panels):
-        for key, color in colors.items():
+        for i, (key, color) in enumerate(colors.items()):
             mine = sorted((c for c in configs if c.setting == name and line(c) == key and c.n),
                           key=lambda c: c.facets["seq_len"] or 0)
             if mine:
-                x = [c.facets["seq_len"] for c in mine]
+                x = [_jitter(c.facets["seq_len"], i, len(colors)) for c in mine]  # the cells' bars apart
                 y = np.array([c.solved.value for c in mine])
                 err = np.array([[v - c.solved.low, c.solved.high - v] for v, c in zip(y, mine)]).T
                 ax.errorbar(x, y, yerr=err, color=color, marker="o", capsize=3, linewidth=1.5)
