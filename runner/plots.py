@@ -43,7 +43,8 @@ def draw(jobs: list[Job], configs: list[Configuration], out: Path) -> list[tuple
     figures = []
     for data in sorted({str(c.facets["data"]) for c in configs}):
         mine = [c for c in configs if str(c.facets["data"]) == data]
-        figures.append((f"{data}: final metric against sequence length", final_vs_length(mine, out / f"final_{data}.png")))
+        figures.append((f"{data}: final metric against sequence length",
+                        final_vs_length(mine, out / f"final_{data}.png")))
         if any(c.scored.target is not None for c in mine):
             figures.append((f"{data}: solve rate against sequence length", solve_rate(mine, out / f"solved_{data}.png")))
         figures.append((f"{data}: learning curves", learning_curves(mine, out / f"curves_{data}.png")))

@@ -169,7 +169,9 @@ def gradient_norms(configs: list[Configuration]) -> str:
         if not len(c.norms):
             continue
         f, clip = c.facets, c.clip_rate
-        clipped = "–" if clip is None or f["threshold"] is None else f"{fmt(clip.mean)} ({fmt(clip.min)} – {fmt(clip.max)})"
+        clipped = "–"  # grad=none changes nothing
+        if clip is not None and f["threshold"] is not None:
+            clipped = f"{fmt(clip.mean)} ({fmt(clip.min)} – {fmt(clip.max)})"
         rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"], c.n, rate_text(c.diverged),
                      mean_interval(c.final), f"{c.solved.k}/{c.n}", _quantile(c.norms), _quantile(c.norms, 100),
                      len(c.norms), clipped])

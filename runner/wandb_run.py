@@ -111,7 +111,8 @@ def tags(cfg: DictConfig, choices: dict[str, str]) -> list[str]:
     described = facets(choices, resume.resolved(cfg))
     experiment = choices.get("experiment")
     replicate = f"replicate={replicates.replicate_id(cfg, choices)}"  # the seeds of one configuration
-    return [f"{k}={v}" for k, v in described.items()] + [replicate] + ([f"experiment={experiment}"] if experiment else [])
+    named = [f"experiment={experiment}"] if experiment else []
+    return [f"{k}={v}" for k, v in described.items()] + [replicate] + named
 
 
 def default_group(hydra: Any | None, choices: dict[str, str]) -> str | None:

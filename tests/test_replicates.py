@@ -75,5 +75,6 @@ def test_the_label_is_the_overrides_without_seeds_presets_and_records():
 
 def test_describe_outside_hydra_has_no_overrides():
     cfg, choices = composed()
-    assert replicates.describe(cfg, choices) == {"replicate": rid(), "replicate_label": "cell=lstm,data=adding,grad=clip_norm"}
+    described = replicates.describe(cfg, choices)
+    assert described == {"replicate": rid(), "replicate_label": "cell=lstm,data=adding,grad=clip_norm"}
     assert len(rid()) == 8 and int(rid(), 16) >= 0

@@ -99,6 +99,7 @@ def test_comparisons_pair_the_cells_of_one_setting():
     jobs = [job(cell, seed, final) for cell, base in (("rnn", 0.1), ("lstm", 0.001), ("gru", 0.002))
             for seed, final in enumerate(base * f for f in (1, 1.5, 2))]
     pairs = aggregate.comparisons(aggregate.group(jobs))
-    assert [(p.a.facets["cell"], p.b.facets["cell"]) for p in pairs] == [("rnn", "lstm"), ("rnn", "gru"), ("lstm", "gru")]
+    named = [(p.a.facets["cell"], p.b.facets["cell"]) for p in pairs]
+    assert named == [("rnn", "lstm"), ("rnn", "gru"), ("lstm", "gru")]
     # lstm 0.001, 0.0015, 0.002 against gru 0.002, 0.003, 0.004: 8 pairs won, one tie
     assert [p.result.p for p in pairs] == [0.0, 0.0, pytest.approx(8.5 / 9)]
