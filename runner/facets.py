@@ -6,9 +6,13 @@ choices and its composed config, so that both say the same thing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 FACETS = ("cell", "data", "seq_len", "grad", "threshold")
+CELL_ORDER = {"rnn": 0, "lstm": 1, "gru": 2}  # the study's order; other cells follow by name
+# override keys whose effect the facets show (grad_setting picks grad and its threshold together)
+SHOWN = ("cell", "data", "data.seq_len", "data.bptt", "grad", "grad_setting")
 
 
 def facets(choices: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -27,3 +31,25 @@ def facets(choices: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         "grad": choices.get("grad"),
         "threshold": next(iter(grad.values()), None),
     }
+
+
+def cell_key(cell: Any) -> tuple[int, str]:
+    """Sorts cells in the study's order: rnn, lstm, gru, then the others by name."""
+    return CELL_ORDER.get(cell, len(CELL_ORDER)), str(cell)
+
+
+def setting(described: dict[str, Any]) -> str:
+    """The gradient setting in words: ``none``, ``clip_norm, threshold 1``."""
+    threshold = described["threshold"]
+    return str(described["grad"]) if threshold is None else f"{described['grad']}, threshold {threshold:g}"
+
+
+def overrides(label: str) -> list[str]:
+    """The overrides of a replicate label (commas inside a value, as in ``a=[1,2]``, stay in it)."""
+    return [item for item in re.split(r",(?=[~+]*[\w.@/-]+=)", label) if item]
+
+
+def hidden_overrides(label: str, config: dict[str, Any]) -> list[str]:
+    """The overrides of a replicate label that the facets do not show (``optim.lr=0.1``)."""
+    threshold = next((f"grad.{k}" for k in (config.get("grad") or {})), None)
+    return [o for o in overrides(label) if o.lstrip("~").partition("=")[0] not in (*SHOWN, threshold)]

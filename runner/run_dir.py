@@ -41,6 +41,7 @@ LAST = Path("checkpoints") / "last.ckpt"  # the full training state, for resumin
 BEST = Path("checkpoints") / "best.ckpt"  # by the task's validation metric
 CONFIG = Path(".hydra") / "config.yaml"  # the composed config, as Hydra saved it
 HYDRA = Path(".hydra") / "hydra.yaml"  # Hydra's own record, with the chosen plugins
+OVERRIDES = Path(".hydra") / "overrides.yaml"  # the job's command-line overrides
 LOCK = ".lock"  # held by the one process that writes the folder; says which process that is
 JOBS = "jobs.json"  # in a sweep folder: the jobs the sweep will run, written when it starts
 
@@ -230,6 +231,12 @@ def choices(folder: Path) -> dict[str, str]:
     return dict(OmegaConf.load(Path(folder) / HYDRA).hydra.runtime.choices)
 
 
+def overrides(folder: Path) -> list[str]:
+    """The job's command-line overrides, as Hydra recorded them."""
+    path = Path(folder) / OVERRIDES
+    return list(OmegaConf.load(path)) if path.is_file() else []
+
+
 def run_folders(paths: list[Path]) -> list[Path]:
     """The run folders at or below ``paths``: every folder with a saved config, in order, once each."""
     found: list[Path] = []
@@ -253,13 +260,18 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 # -- metrics.csv and grad_flow.csv -----------------------------------------------------------
-def metric_curve(folder: Path, column: str) -> list[tuple[int, float]]:
-    """(step, value) of one column of metrics.csv, where it was logged and finite."""
+def metrics_rows(folder: Path) -> list[dict[str, str]]:
+    """The rows of metrics.csv as Lightning wrote them (a column is empty where a row did not log it)."""
     path = Path(folder) / METRICS
     if not path.exists():
         return []
     with path.open(newline="") as f:
-        rows = [(int(r["step"]), float(r[column])) for r in csv.DictReader(f) if r.get(column)]
+        return list(csv.DictReader(f))
+
+
+def metric_curve(folder: Path, column: str) -> list[tuple[int, float]]:
+    """(step, value) of one column of metrics.csv, where it was logged and finite."""
+    rows = [(int(r["step"]), float(r[column])) for r in metrics_rows(folder) if r.get(column)]
     return [(step, value) for step, value in rows if math.isfinite(value)]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner import distributed, durable, interrupt, registry, replay, resume, run_dir, wandb_run
+from runner import distributed, durable, interrupt, registry, replay, replicates, resume, run_dir, wandb_run
 from runner.allocator import tune_malloc
 from runner.config import typed
 from runner.run_dir import BEST, LAST, Status
@@ -174,6 +174,7 @@ def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: in
         "status": Status.failed,
         **{kind: choices.get(kind) for kind in ("cell", "data", "grad", "optim")},
         "seed": cfg.seed,
+        **replicates.describe(cfg, choices),  # the configuration this seed replicates
         "config": run_dir.resolved(cfg),
     }
     try:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from omegaconf import DictConfig
 
-from runner import distributed, run_dir
+from runner import distributed, replicates, run_dir
 from runner.config import WandbConfig, typed
 from runner.facets import facets
 
@@ -63,7 +63,7 @@ def start(cfg: DictConfig, choices: dict[str, str], folder: Path) -> Any | None:
             project=settings.project, entity=settings.entity,
             group=settings.group or default_group(hydra, choices), job_type=settings.job_type,
             name=settings.name or default_name(hydra, choices), tags=tags(cfg, choices) + list(settings.tags),
-            config=run_dir.resolved(cfg), dir=folder, mode=chosen,
+            config={**run_dir.resolved(cfg), **replicates.describe(cfg, choices)}, dir=folder, mode=chosen,
             reinit="create_new",  # never continue another job's run
             settings=wandb.Settings(quiet=True),  # our log says where the run went; no per-job banners
         )
@@ -110,7 +110,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 def tags(cfg: DictConfig, choices: dict[str, str]) -> list[str]:
     described = facets(choices, run_dir.resolved(cfg))
     experiment = choices.get("experiment")
-    return [f"{k}={v}" for k, v in described.items()] + ([f"experiment={experiment}"] if experiment else [])
+    replicate = f"replicate={replicates.replicate_id(cfg, choices)}"  # the seeds of one configuration
+    named = [f"experiment={experiment}"] if experiment else []
+    return [f"{k}={v}" for k, v in described.items()] + [replicate] + named
 
 
 def default_group(hydra: Any | None, choices: dict[str, str]) -> str | None:

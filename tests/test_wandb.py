@@ -86,7 +86,9 @@ def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
     run_dir = tmp_path / "run"
     record, wb = results(run_dir), OfflineRun(run_dir)
     assert wb.run.project == "runner" and wb.run.job_type == "train" and not wb.run.run_group
-    assert set(wb.run.tags) == {"cell=gru", "data=adding", "seq_len=8", "grad=clip_norm", "threshold=1.0"}
+    assert set(wb.run.tags) == {"cell=gru", "data=adding", "seq_len=8", "grad=clip_norm", "threshold=1.0",
+                                f"replicate={record['replicate']}"}  # W&B groups seeds by it, as the report does
+    assert (wb.config["replicate"], wb.config["replicate_label"]) == (record["replicate"], record["replicate_label"])
     assert wb.run.display_name.startswith("cell=gru,data.seq_len=8")
     said = out.stdout + out.stderr
     assert "is offline (no W&B credentials: `wandb login`" in said and "upload it with: wandb sync" in said
