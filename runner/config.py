@@ -7,10 +7,11 @@ Plugins' config dataclasses become options of the ``cell``, ``data`` and
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -91,6 +92,8 @@ class TrainerConfig:
     Typed, so that a wrong value names its field; any other Lightning argument
     passes with ``+trainer.NAME=VALUE``.
     """
+
+    passes_other_keys: ClassVar[bool] = True  # see typed()
 
     max_steps: int = 3000  # -1: no limit (max_epochs bounds the run)
     max_epochs: Optional[int] = -1  # -1: no limit (max_steps bounds the run)
@@ -183,5 +186,17 @@ def store(registry: Registry) -> None:
 
 
 def typed(node: DictConfig) -> Any:
-    """The dataclass instance behind a config node; its ``__post_init__`` checks the values."""
-    return OmegaConf.to_object(node)
+    """The dataclass instance behind a config node; its ``__post_init__`` checks the values.
+
+    A key the dataclass has no field for (``+cell.forget_bias=1`` on a GRU) is
+    refused rather than dropped, unless the class passes other keys on
+    (``passes_other_keys``: the trainer's, to Lightning).
+    """
+    value = OmegaConf.to_object(node)
+    if dataclasses.is_dataclass(value) and not getattr(value, "passes_other_keys", False):
+        fields = {f.name for f in dataclasses.fields(value)}
+        unknown = sorted(set(node.keys()) - fields)
+        if unknown:
+            raise ValueError(f"{type(value).__name__} has no option {unknown[0]!r}; "
+                             f"its options: {', '.join(sorted(fields))}")
+    return value

@@ -23,6 +23,7 @@ TYPES = [
     (["seed=abc"], ["seed", "abc"]),
     (["cell.impl=fastest"], ["cell.impl", "fastest", "fused", "reference"]),
     (["cell.hiden_size=3"], ["hiden_size"]),
+    (["cell=gru", "+cell.forget_bias=1"], ["GRUConfig has no option 'forget_bias'"]),  # refused, not dropped
 ]
 RANGES = [
     (["data.seq_len=0"], ["data.seq_len must be at least 1, got 0"]),
