@@ -41,9 +41,9 @@ def test_a_data_seed_of_its_own_is_part_of_the_configuration():
 
 
 def test_the_cell_choice_counts_even_where_the_configs_are_equal():
-    rnn, lstm = composed("cell=rnn"), composed("cell=lstm")
-    assert OmegaConf.to_container(rnn[0].cell) == OmegaConf.to_container(lstm[0].cell)
-    assert rid("cell=rnn") != rid("cell=lstm")
+    cfg, choices = composed("cell=gru")  # the same cell fields under another plugin's name
+    assert replicates.replicate_id(cfg, choices) != replicates.replicate_id(cfg, {**choices, "cell": "mygru"})
+    assert rid("cell=rnn") != rid("cell=lstm") != rid("cell=gru")
 
 
 @pytest.mark.parametrize("override", ["logger=csv", "trainer.log_every_n_steps=1", "probe.grad_flow.every=5",

@@ -24,7 +24,7 @@ def sweep(tmp_path_factory):
     assert out.returncode == 0, out.stderr
     failed = runner("-m", "cell=rnn", "data.seq_len=1", "optim=sgd", "optim.lr=0.1", "grad=none", *TINY,
                     "logger=csv", "hydra.sweep.dir=failed", cwd=root)
-    assert failed.returncode == 0, failed.stderr
+    assert failed.returncode == 1, failed.stderr  # a sweep with a failed job exits 1
     return root
 
 

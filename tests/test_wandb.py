@@ -110,7 +110,7 @@ def test_multirun_jobs_get_their_own_runs_in_one_group_even_when_they_fail(tmp_p
     # job 0 fails at setup (the adding problem needs 2 steps), job 1 diverges
     out = runner("-m", "data.seq_len=1,8", "cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny,
                  "trainer.max_steps=50", "hydra.sweep.dir=sweep", cwd=tmp_path, env=offline(tmp_path))
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # job 0 failed
     failed_dir, diverged_dir = (next((tmp_path / "sweep").glob(f"{i}_*")) for i in (0, 1))
     failed, diverged = OfflineRun(failed_dir), OfflineRun(diverged_dir)
     assert failed.run.run_id != diverged.run.run_id
