@@ -1,0 +1,147 @@
+"""The hand-written training loops the runner is measured against.
+
+    python benchmarks/plain.py lm --cell lstm --hidden 650 --bptt 35 --steps 800 --device cuda
+    python benchmarks/plain.py adding --steps 400
+
+Each prints its training tokens per second, counted as ``runner.callbacks.Throughput`` counts
+them: from one batch's end to the next, after the first ``WARMUP`` batches. The language model is
+written the way pytorch/examples' word_language_model writes it: the corpus batchified once onto
+the device, ``nn.LSTM``/``GRU``/``RNN``, cross-entropy, SGD, global-norm clipping, the state
+carried and detached, and the loss read on the host every step (that example's
+``total_loss += loss.item()``; here ``torch.isfinite(loss)``, which any loop needs to notice a
+divergence). The adding loop is the runner's defaults (1x128 LSTM, batch 64, T = 50, Adam, clipping
+at 1) written by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+WARMUP = 10  # batches left out of the count, as runner.callbacks.Throughput does
+
+
+class Clock:
+    """Tokens per second from one batch's end to the next, after ``WARMUP`` batches."""
+
+    def __init__(self) -> None:
+        self.tokens, self.seconds, self.last, self.batches = 0, 0.0, None, 0
+
+    def tick(self, tokens: int) -> None:
+        now = time.perf_counter()
+        self.batches += 1
+        if self.last is not None and self.batches > WARMUP:
+            self.seconds += now - self.last
+            self.tokens += tokens
+        self.last = now
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds
+
+
+def _step(loss: Tensor, params: list[Tensor], optimizer: torch.optim.Optimizer, clip: float, step: int) -> None:
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(params, clip)
+    optimizer.step()
+    if not torch.isfinite(loss):  # reads the loss on the host: one synchronisation a step
+        raise SystemExit(f"diverged at step {step}")
+
+
+def lm(cell: str, impl: str, hidden: int, layers: int, bptt: int, batch: int, steps: int, device: str,
+       lr: float = 1.0, clip: float = 5.0) -> float:
+    """A PTB language model trained for ``steps`` windows; its tokens per second."""
+    from runner_plugins.cells import CellConfig, Impl
+    from runner_plugins.cells.build import build_cell
+    from runner_plugins.text import PTBConfig
+    from runner_plugins.text.datamodule import TextData
+
+    torch.manual_seed(0)
+    data = TextData(PTBConfig(batch_size=batch, bptt=bptt), "ptb")
+    data.prepare_data()
+    data.setup("fit")
+    ids, vocab = data.ids["train"], len(data.vocab)
+    length = (len(ids) - 1) // batch
+    streams = ids[: batch * length + 1].to(device)  # batchified once, on the device
+    inputs, targets = streams[:-1].view(batch, length), streams[1:].view(batch, length)
+    embed = nn.Embedding(vocab, hidden)
+    # fused: torch.nn.LSTM/GRU/RNN itself; reference and compiled: the runner's reference cells
+    rnn = build_cell(cell, CellConfig(hidden_size=hidden, num_layers=layers, impl=Impl.fused if impl == "fused" else
+                                      Impl.reference, compile=impl == "compiled"), hidden)
+    head = nn.Linear(hidden, vocab)
+    model = nn.ModuleList([embed, rnn, head]).to(device)
+    params = list(model.parameters())
+    optimizer = torch.optim.SGD(params, lr=lr)
+    windows = range(0, length, bptt)
+    state, clock = None, Clock()
+    for step in range(steps):
+        if step % len(windows) == 0:
+            state = None  # a new epoch starts from a zero state
+        start = windows[step % len(windows)]
+        x, y = inputs[:, start : start + bptt], targets[:, start : start + bptt]
+        outputs, state = rnn(embed(x), state)
+        loss = F.cross_entropy(head(outputs).reshape(-1, vocab), y.reshape(-1))
+        _step(loss, params, optimizer, clip, step)
+        state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        clock.tick(x.numel())
+    return clock.tokens_per_s
+
+
+def adding(steps: int, device: str, seq_len: int = 50, hidden: int = 128, batch: int = 64) -> float:
+    """The adding problem at the runner's defaults; its tokens per second."""
+    from runner_plugins.tasks import SyntheticConfig
+    from runner_plugins.tasks.synthetic import AddingData
+
+    torch.manual_seed(0)
+    config = SyntheticConfig(seq_len=seq_len, batch_size=batch)
+    x_all, y_all = (t.to(device) for t in AddingData(config).generate(config.num_train, torch.Generator().manual_seed(0)))
+    rnn, head = nn.LSTM(2, hidden, batch_first=True), nn.Linear(hidden, 1)
+    model = nn.ModuleList([rnn, head]).to(device)
+    params = list(model.parameters())
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    per_epoch, clock, order = config.num_train // batch, Clock(), None
+    for step in range(steps):
+        if step % per_epoch == 0:
+            order = torch.randperm(config.num_train, device=device)
+        rows = order[(step % per_epoch) * batch : (step % per_epoch + 1) * batch]
+        x, y = x_all[rows], y_all[rows]
+        h, _ = rnn(x)
+        loss = F.mse_loss(head(h[:, -1]).squeeze(-1), y)
+        _step(loss, params, optimizer, 1.0, step)
+        clock.tick(x.shape[0] * x.shape[1])
+    return clock.tokens_per_s
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("task", choices=["lm", "adding"])
+    p.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
+    p.add_argument("--impl", choices=["fused", "reference", "compiled"], default="fused")
+    p.add_argument("--hidden", type=int, default=200)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--bptt", type=int, default=35)
+    p.add_argument("--batch", type=int, default=20)
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--tune-malloc", action="store_true",
+                   help="raise glibc's malloc thresholds as the runner does (runner/allocator.py)")
+    args = p.parse_args()
+    if args.steps <= WARMUP + 1:
+        p.error(f"--steps must be above {WARMUP + 1}: the first {WARMUP} batches are not counted")
+    if args.tune_malloc:
+        from runner.allocator import tune_malloc
+
+        tune_malloc()
+    if args.task == "lm":
+        print(lm(args.cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device))
+    else:
+        print(adding(args.steps, args.device))
+
+
+if __name__ == "__main__":
+    main()
