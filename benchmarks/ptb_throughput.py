@@ -3,7 +3,7 @@
     python benchmarks/ptb_throughput.py [--cells lstm gru rnn] [--repeats 5] [--steps 400] [--threads N]
 
 One paired session: for every repetition and cell, the runner (``python -m runner``, its
-``train_tokens_per_s`` from results.json) and a plain loop written here (embedding -> nn.LSTM/GRU/RNN
+``train_tokens_per_s`` from results.json) and the plain loop of benchmarks/plain.py (embedding -> nn.LSTM/GRU/RNN
 -> linear, cross-entropy, SGD, global-norm clipping, the state carried between windows) train the
 same model on the same batches, each in a fresh process, one right after the other; which of the two
 goes first alternates between repetitions. Both count tokens per second the same way: from one
@@ -20,19 +20,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from runner.allocator import tune_malloc
+from plain import WARMUP
 
 # the model and batches of both sides: Zaremba et al.'s small LSTM at the medium model's unroll
 BATCH, BPTT, HIDDEN, LAYERS, LR, CLIP = 20, 35, 200, 2, 1.0, 5.0
-WARMUP = 10  # batches left out of the count, as runner.callbacks.Throughput does
+PLAIN = Path(__file__).parent / "plain.py"
 
 
-def runner_overrides(cell: str, steps: int) -> list[str]:
+def runner_overrides(cell: str, steps: int, hidden: int = HIDDEN, bptt: int = BPTT, batch: int = BATCH) -> list[str]:
+    """The runner's command line for the plain loop's model (benchmarks/plain.py ``lm``)."""
     return [
-        f"cell={cell}", "data=ptb", f"data.batch_size={BATCH}", f"data.bptt={BPTT}", f"cell.hidden_size={HIDDEN}",
+        f"cell={cell}", "data=ptb", f"data.batch_size={batch}", f"data.bptt={bptt}", f"cell.hidden_size={hidden}",
         f"cell.num_layers={LAYERS}", "optim=sgd", f"optim.lr={LR}", "grad=clip_norm", f"grad.max_norm={CLIP}",
         "logger=csv", f"trainer.max_steps={steps}", f"trainer.val_check_interval={steps}",
         "trainer.limit_val_batches=2", "+trainer.limit_test_batches=2",  # the scores are not the point here
@@ -50,57 +50,13 @@ def run_runner(cell: str, steps: int, env: dict[str, str], tune_malloc: bool) ->
 
 
 def run_plain(cell: str, steps: int, env: dict[str, str], tune_malloc: bool) -> float:
-    more = ["--same-allocator"] if tune_malloc else []
-    out = subprocess.run([sys.executable, __file__, "--plain", cell, "--steps", str(steps), *more], env=env,
+    more = ["--tune-malloc"] if tune_malloc else []
+    out = subprocess.run([sys.executable, str(PLAIN), "lm", "--cell", cell, "--steps", str(steps), "--hidden",
+                          str(HIDDEN), "--bptt", str(BPTT), "--batch", str(BATCH), *more], env=env,
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"the plain loop failed:\n{out.stderr[-3000:]}")
     return float(out.stdout.split()[-1])
-
-
-def plain(cell: str, steps: int, impl: str = "fused") -> float:
-    """The hand-written loop; returns its tokens per second."""
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    from runner_plugins.cells import CellConfig, Impl
-    from runner_plugins.cells.build import build_cell
-    from runner_plugins.text import PTBConfig
-    from runner_plugins.text.datamodule import TextData, Windows
-
-    torch.manual_seed(0)
-    data = TextData(PTBConfig(batch_size=BATCH, bptt=BPTT), "ptb")
-    data.prepare_data()
-    data.setup("fit")
-    windows, vocab = Windows(data.ids["train"], BATCH, BPTT), len(data.vocab)
-    embed = nn.Embedding(vocab, HIDDEN)
-    # fused: torch.nn.LSTM/GRU/RNN itself; reference and compiled: the runner's reference cells
-    rnn = build_cell(cell, CellConfig(hidden_size=HIDDEN, num_layers=LAYERS, impl=Impl.fused if impl == "fused" else
-                                      Impl.reference, compile=impl == "compiled"), HIDDEN)
-    head = nn.Linear(HIDDEN, vocab)
-    params = [*embed.parameters(), *rnn.parameters(), *head.parameters()]
-    optimizer = torch.optim.SGD(params, lr=LR)
-    state, tokens, seconds, last = None, 0, 0.0, None
-    for step in range(steps):
-        if step % len(windows) == 0:
-            state = None  # a new epoch starts from a zero state
-        inputs, targets = windows[step % len(windows)]
-        outputs, state = rnn(embed(inputs), state)
-        loss = F.cross_entropy(head(outputs).reshape(-1, vocab), targets.reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(params, CLIP)
-        optimizer.step()
-        state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        if not torch.isfinite(loss):  # what any training loop checks, as the runner does
-            raise SystemExit(f"diverged at step {step}")
-        now = time.perf_counter()
-        if last is not None and step >= WARMUP:
-            seconds += now - last
-            tokens += inputs.numel()
-        last = now
-    return tokens / seconds
 
 
 def table(rows: dict[str, dict[str, list[float]]]) -> str:
@@ -122,16 +78,9 @@ def main() -> None:
     p.add_argument("--same-allocator", action="store_true",
                    help="the plain loop also raises glibc's malloc thresholds as the runner does (runner/allocator.py), "
                    "so that the ratio is the runner's own overhead")
-    p.add_argument("--plain", choices=["lstm", "gru", "rnn"], help=argparse.SUPPRESS)  # one plain run, in a child
-    p.add_argument("--impl", choices=["fused", "reference", "compiled"], default="fused", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.steps <= WARMUP + 1:
         p.error(f"--steps must be above {WARMUP + 1}: the first {WARMUP} batches are not counted")
-    if args.plain:
-        if args.same_allocator:
-            tune_malloc()
-        print(plain(args.plain, args.steps, args.impl))
-        return
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)

@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptb_throughput import WARMUP, runner_overrides  # noqa: E402
+from ptb_throughput import BATCH, BPTT, HIDDEN, LAYERS, PLAIN, runner_overrides  # noqa: E402
+from plain import WARMUP  # noqa: E402
 
 HERE = Path(__file__).parent
-PLAIN = [sys.executable, str(HERE / "ptb_throughput.py")]
 
 
 def measure(cmd: list[str], cwd: str, env: dict[str, str]) -> tuple[float, int, str]:
@@ -60,27 +60,32 @@ def summary(name: str, a: list[float], b: list[float], unit: str) -> dict:
             "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios), "n": len(ratios)}
 
 
-def throughput(cell: str, impl: str, steps: int, repeats: int, env: dict[str, str]) -> tuple[dict, dict]:
-    """(a) and (d): tokens/s and peak memory, runner against the plain loop."""
+def throughput(cell: str, impl: str, steps: int, repeats: int, env: dict[str, str], shape: tuple[int, int, int] = (
+        HIDDEN, BPTT, BATCH), device: str = "cpu") -> tuple[dict, dict]:
+    """(a) and (d): tokens/s and peak memory, runner against the plain loop; ``shape`` is (hidden, unroll, batch)."""
+    hidden, bptt, batch = shape
     extra = {"fused": [], "reference": ["cell.impl=reference"],
              "compiled": ["cell.impl=reference", "cell.compile=true"]}[impl]
+    extra += [] if device == "cpu" else ["trainer.accelerator=gpu"]
     memory = {"runner": [], "plain": []}
 
     def runner() -> float:
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "runner", *runner_overrides(cell, steps), *extra, "hydra.run.dir=run"]
+            cmd = [sys.executable, "-m", "runner", *runner_overrides(cell, steps, hidden, bptt, batch), *extra,
+                   "hydra.run.dir=run"]
             _, rss, _ = measure(cmd, tmp, env)
             memory["runner"].append(rss)
             return json.loads((Path(tmp) / "run" / "results.json").read_text())["train_tokens_per_s"]
 
     def plain() -> float:
-        cmd = [*PLAIN, "--plain", cell, "--impl", impl, "--steps", str(steps), "--same-allocator"]
+        cmd = [sys.executable, str(PLAIN), "lm", "--cell", cell, "--impl", impl, "--steps", str(steps), "--hidden",
+               str(hidden), "--bptt", str(bptt), "--batch", str(batch), "--device", device, "--tune-malloc"]
         _, rss, out = measure(cmd, str(HERE), env)
         memory["plain"].append(rss)
         return float(out.split()[-1])
 
     runner_tps, plain_tps = pairs(runner, plain, repeats)
-    name = f"{cell} {impl}"
+    name = f"{cell} {impl}" if shape == (HIDDEN, BPTT, BATCH) else f"{cell} {impl} {LAYERS}x{hidden} unroll {bptt}"
     return (summary(f"tokens/s {name}", runner_tps, plain_tps, "tokens/s"),
             summary(f"peak memory {name}", memory["runner"], memory["plain"], "KiB"))
 
@@ -125,7 +130,8 @@ def per_job(jobs: int, repeats: int, env: dict[str, str]) -> list[dict]:
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
-    lines = [f"# Benchmark suite ({meta['date']}, {meta['cpus']} CPUs, torch {meta['torch']})", "",
+    where = meta.get("device") or f"{meta['cpus']} CPUs"
+    lines = [f"# {meta.get('title', 'Benchmark suite')} ({meta['date']}, {where}, torch {meta['torch']})", "",
              "| comparison (A vs B) | unit | A median | B median | A/B median | A/B range | pairs |",
              "| --- | --- | ---: | ---: | ---: | --- | ---: |"]
     for r in rows:

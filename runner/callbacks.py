@@ -6,6 +6,7 @@ import logging
 import time
 
 import lightning as L
+import torch
 
 log = logging.getLogger("runner")
 
@@ -14,7 +15,9 @@ class Throughput(L.Callback):
     """Training tokens (batch x steps) per second after `warmup` batches.
 
     Timed from one batch's end to the next, so data loading, logging and the
-    optimizer count; the gap around a validation does not.
+    optimizer count; the gap around a validation does not. On a GPU the host
+    runs ahead of the device, so before a validation and at the end the clock
+    waits for the queued steps to finish and counts that wait too.
     """
 
     def __init__(self, warmup: int = 10):
@@ -30,6 +33,16 @@ class Throughput(L.Callback):
         self.last = now
 
     def on_validation_start(self, trainer, module) -> None:
+        self._drain(module)
+
+    def on_train_end(self, trainer, module) -> None:
+        self._drain(module)
+
+    def _drain(self, module) -> None:
+        if self.last is not None and self.batches > self.warmup:
+            if module.device.type == "cuda":
+                torch.cuda.synchronize(module.device)
+            self.seconds += time.perf_counter() - self.last
         self.last = None
 
     @property

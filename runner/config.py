@@ -30,8 +30,13 @@ class ModelConfig:
     init_range: float | None = None  # every weight ~ U(-r, r); None: each layer's own default
     dropout: float = 0.0  # on the cell's input and output (the non-recurrent connections)
     loss: Loss = Loss.mean
+    # how often the training loss's finiteness is read on the host (a synchronisation on a GPU);
+    # None: every step on the CPU, every trainer.log_every_n_steps steps on an accelerator
+    check_finite_every: int | None = None
 
     def __post_init__(self) -> None:
+        if self.check_finite_every is not None and self.check_finite_every < 1:
+            raise ValueError(f"model.check_finite_every must be at least 1, got {self.check_finite_every}")
         if self.embed_size is not None and self.embed_size < 1:
             raise ValueError(f"model.embed_size must be at least 1, got {self.embed_size}")
         if self.init_range is not None and not self.init_range > 0:

@@ -20,6 +20,17 @@ def rank_and_size(trainer: Any) -> tuple[int, int]:
     return trainer.global_rank, trainer.world_size
 
 
+def device(trainer: Any) -> "torch.device":
+    """The device this process trains on (the CPU outside a trainer).
+
+    A data module that puts its tensors there once saves a copy per batch; on a
+    GPU a copy from pageable host memory makes the host wait for the device.
+    """
+    import torch
+
+    return torch.device("cpu") if trainer is None else trainer.strategy.root_device
+
+
 def part(n: int, rank: int, size: int) -> slice:
     """Process ``rank``'s contiguous share of ``n`` items: the shares cover them once, in order."""
     return slice(n * rank // size, n * (rank + 1) // size)

@@ -65,7 +65,7 @@ class SequenceModel(L.LightningModule):
     ):
         super().__init__()
         self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
-        self.loss_mode = model.loss
+        self.loss_mode, self.check_finite_every = model.loss, model.check_finite_every
         if task.inputs == "tokens":
             self.encoder = nn.Embedding(task.input_size, cell_input_size)
         else:
@@ -79,7 +79,10 @@ class SequenceModel(L.LightningModule):
         self.register_buffer("clip_counts", torch.zeros(2))
         self.states: dict[str, Any] = {}
         self.sums: dict[str, Tensor] = {}
-        self.diverged_at: int | None = None
+        self.diverged_at: int | None = None  # the first step whose training loss was not finite
+        self.noticed_at: int | None = None  # the step at which that was read on the host
+        self.nonfinite_at: Tensor | None = None  # the same, kept on the device until read; -1: none yet
+        self._check_every = 1
         self.validated_at: int | None = None  # the global step of the last full validation
         self.identity: dict[str, Any] = {}  # the config that made this model, kept in checkpoints
         self.unroll: Callable | None = None  # runner.probe: runs the cell step by step on the steps it measures
@@ -100,18 +103,20 @@ class SequenceModel(L.LightningModule):
         return score(self.task, outputs, targets)
 
     # -- training ---------------------------------------------------------------
+    def on_train_start(self) -> None:
+        on_cpu = self.device.type == "cpu"  # where reading a value costs no synchronisation
+        self._check_every = self.check_finite_every or (1 if on_cpu else self.trainer.log_every_n_steps)
+        if self.nonfinite_at is None:  # not restored from a checkpoint
+            self.nonfinite_at = torch.full((), -1, dtype=torch.long, device=self.device)
+        self.nonfinite_at = self.nonfinite_at.to(self.device)
+
     def on_train_epoch_start(self) -> None:
         self.states.pop("train", None)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         sums = self._run(batch, "train")
         values = metrics(self.task, self._total(sums))  # the whole batch's, over every DDP process
-        if not torch.isfinite(values["loss"]):
-            # a result, not a crash: stop here and let the run report where it diverged
-            # (every process sees the same total, so under DDP they all stop at this step)
-            self.diverged_at = self.global_step
-            self.trainer.should_stop = True
-            return None
+        self._watch(values["loss"])
         batch_size = batch[0].shape[0]
         if self._logs_this_step:
             self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, batch_size=batch_size)
@@ -120,6 +125,29 @@ class SequenceModel(L.LightningModule):
         if self.loss_mode == Loss.sum:
             return sums["loss_sum"] / batch_size
         return sums["loss_sum"] / sums["count"]
+
+    def _watch(self, loss: Tensor) -> None:
+        """Keep the first step with a non-finite loss on the device; read it every few steps.
+
+        Divergence is a result, not a crash: the run stops where it is noticed and
+        reports the step where it happened. Reading the loss every step would make
+        the host wait for the GPU every step, so there the flag is read on the steps
+        Lightning logs (which read values anyway); the steps in between train on.
+        Every DDP process sees the same total, so they all stop at the same step.
+        """
+        first = self.nonfinite_at
+        self.nonfinite_at = torch.where(~torch.isfinite(loss.detach()) & (first < 0), self.global_step, first)
+        if (self.global_step + 1) % self._check_every == 0:
+            self._notice()
+
+    def _notice(self) -> None:
+        """Read the divergence flag on the host; stop the run if it is set."""
+        if self.diverged_at is None and self.nonfinite_at is not None and int(self.nonfinite_at) >= 0:
+            self.diverged_at, self.noticed_at = int(self.nonfinite_at), self.global_step
+            self.trainer.should_stop = True
+
+    def on_train_end(self) -> None:
+        self._notice()  # a divergence in the last steps before the end
 
     def _total(self, sums: dict[str, Tensor]) -> dict[str, Tensor]:
         """The sums over every DDP process's part of the data; the sums themselves in one process."""
@@ -175,6 +203,8 @@ class SequenceModel(L.LightningModule):
             self.log_dict({f"{self._split}/{k}": v for k, v in values.items()})
 
     def on_validation_epoch_start(self) -> None:
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            self._notice()  # not worth validating diverged weights: the run ends after them
         self._split = "val"
         self._eval_start("val")
 
@@ -198,12 +228,14 @@ class SequenceModel(L.LightningModule):
 
     # -- checkpoints ------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # what Lightning does not keep: the RNG (dropout) and the state carried between windows
+        # what Lightning does not keep: the RNG (dropout), the state carried between windows and
+        # a divergence not read yet
         checkpoint["runner"] = {
             "identity": self.identity,
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "state": self.states.get("train"),
+            "nonfinite_at": int(self.nonfinite_at) if self.nonfinite_at is not None else -1,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -214,14 +246,18 @@ class SequenceModel(L.LightningModule):
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
         if saved.get("state") is not None:
             self.states["train"] = saved["state"]
+        self.nonfinite_at = torch.tensor(saved.get("nonfinite_at", -1))
 
     # -- optimisation -----------------------------------------------------------
     def configure_optimizers(self) -> dict:
         o = self.optim
+        # one kernel for all parameters on a GPU, a loop in C++ on the CPU
+        fast = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
         if o.name == Optimizer.sgd:
-            optimizer = torch.optim.SGD(self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+            optimizer = torch.optim.SGD(self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
+                                        **fast)
         else:
-            optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+            optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay, **fast)
         # epochs 0 .. decay_after-1 at lr, then lr * lr_decay ** (epochs past that, counting this one)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda epoch: o.lr_decay ** max(0, epoch - o.decay_after + 1)

@@ -105,7 +105,8 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
                                "baseline": task.baseline}
     best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
     if model.diverged_at is not None:
-        outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at, steps=model.diverged_at)
+        outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at,
+                       diverged_noticed_at_step=model.noticed_at)
     else:
         if model.validated_at != trainer.global_step:  # the final weights have not been scored yet
             trainer.validate(model, datamodule=datamodule, verbose=False, weights_only=True)

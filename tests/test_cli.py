@@ -82,7 +82,23 @@ def test_a_nan_loss_ends_the_run_as_diverged(tmp_path, tiny):
     assert out.returncode == 0, out.stderr
     record = results(tmp_path / "run")
     assert record["status"] == "diverged"
-    assert 0 <= record["diverged_at_step"] < 50 and record["steps"] == record["diverged_at_step"]
+    assert 0 <= record["diverged_at_step"] < 50
+    # on the CPU the flag is read every step: noticed at once, the step itself done
+    assert record["diverged_noticed_at_step"] == record["diverged_at_step"] == record["steps"] - 1
+
+
+def test_a_divergence_read_every_few_steps_still_reports_the_step_it_happened(tmp_path, tiny):
+    # what a GPU run does (model.check_finite_every defaults to trainer.log_every_n_steps there):
+    # the steps between two reads train on without the host waiting for the device
+    blow_up = ["cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny, "trainer.max_steps=50",
+               "trainer.val_check_interval=50"]  # a validation also reads the flag
+    at_once = runner(*blow_up, "hydra.run.dir=once", cwd=tmp_path)
+    deferred = runner(*blow_up, "model.check_finite_every=7", "hydra.run.dir=every7", cwd=tmp_path)
+    assert at_once.returncode == deferred.returncode == 0, deferred.stderr
+    once, every7 = results(tmp_path / "once"), results(tmp_path / "every7")
+    assert every7["status"] == "diverged" and every7["diverged_at_step"] == once["diverged_at_step"]
+    noticed = every7["diverged_noticed_at_step"]
+    assert noticed % 7 == 6 and 0 <= noticed - every7["diverged_at_step"] < 7 and every7["steps"] == noticed + 1
 
 
 def test_the_zaremba_presets_compose_as_the_paper_says(tmp_path):

@@ -7,13 +7,14 @@ validation set never overlaps the training draws.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Iterator
 
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler, TensorDataset
+from torch.utils.data import BatchSampler, RandomSampler, Sampler, SequentialSampler, TensorDataset
 
 from runner import distributed
 from runner.task import Task
@@ -47,6 +48,32 @@ class Part(Sampler[list[int]]):
         return full + int(not self.batches.drop_last and last.stop > last.start)
 
 
+class Batches:
+    """The batches a sampler names, sliced out of tensors that stay on their device.
+
+    A pass's order is drawn on the CPU, as a DataLoader would draw it (the same
+    seeded draws on any device), and copied to the device once: no batch costs a
+    host-to-device copy, which on a GPU would make the host wait every step.
+    """
+
+    def __init__(self, tensors: tuple[Tensor, ...], batches: Sampler[list[int]]):
+        # not called `sampler`: Lightning would take this for a DataLoader
+        self.tensors, self.batches = tensors, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        # no further than its length: running the sampler to exhaustion would draw from its generator again
+        batches = list(itertools.islice(self.batches, len(self)))
+        order = torch.tensor([i for batch in batches for i in batch], dtype=torch.long).to(self.tensors[0].device)
+        start = 0
+        for batch in batches:
+            rows = order[start : start + len(batch)]
+            start += len(batch)
+            yield tuple(t[rows] for t in self.tensors)
+
+
 class SyntheticData(L.LightningDataModule):
     def __init__(self, config: SyntheticConfig):
         super().__init__()
@@ -64,7 +91,7 @@ class SyntheticData(L.LightningDataModule):
             generator = torch.Generator().manual_seed(2 * self.config.seed + offset)
             self.splits[split] = TensorDataset(*self.generate(n, generator))
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool) -> Batches:
         data = self.splits[split]
         rank, size = distributed.rank_and_size(self.trainer)
         distributed.check_batch(self.config.batch_size, size)
@@ -76,12 +103,13 @@ class SyntheticData(L.LightningDataModule):
             order = SequentialSampler(data)
         # whole batches are sliced out of the tensors: no per-sample Python work
         batches = BatchSampler(order, self.config.batch_size, drop_last=shuffle)
-        return DataLoader(data, sampler=Part(batches, rank, size), batch_size=None)
+        on_device = tuple(t.to(distributed.device(self.trainer)) for t in data.tensors)
+        return Batches(on_device, Part(batches, rank, size))
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> Batches:
         return self._loader("train", shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Batches:
         return self._loader("val", shuffle=False)
 
 

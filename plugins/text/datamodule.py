@@ -93,7 +93,8 @@ class TextData(L.LightningDataModule):
         rank, size = distributed.rank_and_size(self.trainer)
         distributed.check_batch(self.config.batch_size, size)
         streams = distributed.part(self.config.batch_size, rank, size)
-        windows = Windows(self.ids[split], self.config.batch_size, self.config.bptt, streams)
+        ids = self.ids[split].to(distributed.device(self.trainer))  # the corpus stays on the device
+        windows = Windows(ids, self.config.batch_size, self.config.bptt, streams)
         return DataLoader(windows, batch_size=None, shuffle=False)
 
     def train_dataloader(self) -> DataLoader:

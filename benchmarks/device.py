@@ -1,0 +1,129 @@
+"""The runner against a plain PyTorch loop on this machine's accelerator; a smaller version on the CPU.
+
+    RUNNER_DATA_DIR=../shared/data python benchmarks/device.py [--out benchmarks/results]
+
+With a GPU (about 7 minutes on one H100 or H200):
+(a) training tokens/s, runner / plain loop (benchmarks/plain.py), paired (A, B, then B, A), each run
+    in a fresh process: Zaremba et al. 2014's small (2x200, unroll 20) and medium (2x650, unroll 35)
+    shapes at batch 20, fused rnn, lstm and gru, and the compiled reference LSTM at medium shapes;
+(b) ``experiment=ptb_small`` end to end: wall seconds of the whole command and test perplexity;
+(c) the per-step overhead: milliseconds per step of the runner minus the plain loop's on the
+    adding task at the runner's defaults (1x128 LSTM, batch 64, T = 50), where the step is so
+    small that fixed per-step costs dominate.
+Without a GPU the same command runs (a) at small shapes with fewer steps (no compiled cell),
+(b) cut to 200 steps, and (c). Writes device.json and device.md (which name the device) after
+every part, so a run cut short keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from suite import markdown, measure, pairs, summary, throughput  # noqa: E402
+
+HERE = Path(__file__).parent
+SMALL, MEDIUM = (200, 20, 20), (650, 35, 20)  # (hidden, unroll, batch)
+ADDING_TOKENS = 64 * 50  # a step of the adding task at the defaults
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda}"
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "CPU")
+    return f"{model}, {len(os.sched_getaffinity(0))} cores"
+
+
+def end_to_end(device: str, env: dict[str, str], steps: int | None) -> list[dict]:
+    """(b): wall seconds of ``python -m runner experiment=ptb_small`` and its test perplexity."""
+    args = ["experiment=ptb_small", "logger=csv", "hydra.run.dir=run"]
+    if device != "cpu":
+        args.append("trainer.accelerator=gpu")
+    if steps is not None:  # the CPU's taste of it
+        args += [f"trainer.max_steps={steps}", "trainer.limit_val_batches=20", "+trainer.limit_test_batches=20"]
+    with tempfile.TemporaryDirectory() as tmp:
+        wall, _, _ = measure([sys.executable, "-m", "runner", *args], tmp, env)
+        record = json.loads((Path(tmp) / "run" / "results.json").read_text())
+    what = f"ptb_small end to end ({record['steps']} steps)"
+    return [{"name": f"{what}: wall", "unit": "s", "value": wall},
+            {"name": f"{what}: test perplexity", "unit": "ppl", "value": record["test"]["ppl"]},
+            {"name": f"{what}: training", "unit": "tokens/s", "value": record["train_tokens_per_s"]}]
+
+
+def overhead(device: str, steps: int, repeats: int, env: dict[str, str]) -> list[dict]:
+    """(c): ms per step on the adding task at the defaults, runner against the plain loop."""
+    extra = [] if device == "cpu" else ["trainer.accelerator=gpu"]
+
+    def runner() -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure([sys.executable, "-m", "runner", "logger=csv", f"trainer.max_steps={steps}",
+                     f"trainer.val_check_interval={steps}", *extra, "hydra.run.dir=run"], tmp, env)
+            return json.loads((Path(tmp) / "run" / "results.json").read_text())["train_tokens_per_s"]
+
+    def plain() -> float:
+        _, _, out = measure([sys.executable, str(HERE / "plain.py"), "adding", "--steps", str(steps), "--device",
+                             device, "--tune-malloc"], str(HERE), env)
+        return float(out.split()[-1])
+
+    runner_tps, plain_tps = pairs(runner, plain, repeats)
+    ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(runner_tps, plain_tps)]
+    return [summary("tokens/s adding task, defaults", runner_tps, plain_tps, "tokens/s"),
+            {"name": "per-step overhead on the adding task (runner - plain)", "unit": "ms/step",
+             "value": statistics.median(ms), "min": min(ms), "max": max(ms)}]
+
+
+def write(out: Path, rows: list[dict], meta: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "device.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    ratios = [r for r in rows if "ratio" in r]
+    single = [r for r in rows if "value" in r]
+    text = markdown(ratios, meta)
+    if single:
+        text += "\n| measurement | unit | median | range |\n| --- | --- | ---: | --- |\n"
+        for r in single:
+            spread = f"{r['min']:.3g} to {r['max']:.3g}" if "min" in r else ""
+            text += f"| {r['name']} | {r['unit']} | {r['value']:.4g} | {spread} |\n"
+    (out / "device.md").write_text(text)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=HERE / "results")
+    args = p.parse_args()
+    gpu = torch.cuda.is_available()
+    device = "cuda" if gpu else "cpu"
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
+    meta = {"title": "Runner against a plain loop", "date": time.strftime("%Y-%m-%d"), "device": device_name(),
+            "cpus": os.cpu_count(), "torch": torch.__version__}
+    rows: list[dict] = []
+
+    def part(new_rows: list[dict]) -> None:
+        rows.extend(new_rows)
+        write(args.out, rows, meta)
+        for row in new_rows:
+            print(row, flush=True)
+
+    shapes = [SMALL, MEDIUM] if gpu else [SMALL]
+    steps, repeats = (600, 2) if gpu else (150, 2)
+    for shape in shapes:
+        for cell in ("lstm", "gru", "rnn"):
+            part([throughput(cell, "fused", steps, repeats, env, shape, device)[0]])
+    part(overhead(device, 600 if gpu else 300, repeats, env))
+    part(end_to_end(device, env, None if gpu else 200))
+    if gpu:  # compiling takes most of a minute a process: one pair
+        part([throughput("lstm", "compiled", steps, 1, env, MEDIUM, device)[0]])
+    print((args.out / "device.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
