@@ -29,7 +29,7 @@ SEED = "seed"
 NOT_THE_EXPERIMENT = (
     "logger", "probe", "checkpoint", "resume", "tune_malloc",  # records and measurements
     "trainer.log_every_n_steps", "trainer.enable_progress_bar", "trainer.enable_model_summary",
-    "trainer.accelerator", "trainer.devices", "trainer.num_nodes", "trainer.strategy",  # where it runs
+    "threads", "trainer.accelerator", "trainer.devices", "trainer.num_nodes", "trainer.strategy",  # where it runs
     "trainer.deterministic",  # the same computation, reproducible bit for bit or not
 )
 NOT_A_SETTING = ("experiment", "hydra")  # overrides that name a preset or Hydra's own options

@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from runner import distributed, durable, interrupt, registry, replay, replicates, resume, run_dir, wandb_run
+from runner import distributed, durable, interrupt, registry, replay, replicates, resume, run_dir, threads, wandb_run
 from runner.allocator import tune_malloc
 from runner.config import typed
 from runner.run_dir import BEST, LAST, Status
@@ -74,6 +74,7 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
     quiet_lightning()
     if cfg.get("tune_malloc", True):
         tune_malloc()
+    used_threads = threads.apply(cfg.get("threads"))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule, model = build(cfg, choices)
     model.identity = resume.identity(cfg, choices)
@@ -102,7 +103,7 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
     trainer.fit(model, datamodule=replay.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
     trainer.save_checkpoint(folder / LAST, weights_only=False)  # the full state: resumable
     outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
-                               "baseline": task.baseline}
+                               "baseline": task.baseline, "threads": used_threads}
     best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
     if model.diverged_at is not None:
         outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at,
@@ -182,6 +183,7 @@ def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: in
         for node in ("cell", "data", "grad", "model", "optim", "trainer"):
             typed(cfg[node])  # every value checked before torch and W&B start: a typo costs no time
         _check_checkpoint(cfg.checkpoint.every_n_steps)
+        threads.check(cfg.get("threads"))
     except ValueError as exc:
         record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}")
         return _write(folder, record, start)

@@ -47,7 +47,7 @@ def test_the_cell_choice_counts_even_where_the_configs_are_equal():
 
 
 @pytest.mark.parametrize("override", ["logger=csv", "trainer.log_every_n_steps=1", "probe.grad_flow.every=5",
-                                      "checkpoint.every_n_steps=7", "resume=false", "tune_malloc=false",
+                                      "checkpoint.every_n_steps=7", "resume=false", "tune_malloc=false", "threads=4",
                                       "trainer.enable_progress_bar=true", "trainer.devices=2"])
 def test_records_and_where_a_run_is_computed_do_not_count(override):
     assert rid(override) == rid()
