@@ -33,6 +33,8 @@ class ModelConfig:
     # how often the training loss's finiteness is read on the host (a synchronisation on a GPU);
     # None: every step on the CPU, every trainer.log_every_n_steps steps on an accelerator
     check_finite_every: int | None = None
+    # replay the forward and backward passes as CUDA graphs (runner/graphs.py): one GPU, 32-true
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         if self.check_finite_every is not None and self.check_finite_every < 1:

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from runner.config import Loss, ModelConfig, OptimConfig, Optimizer
+from runner.graphs import Graphs
+from runner.graphs import check as check_graphs
 from runner.task import Task
 
 IGNORE = -100  # class target of a step that carries no loss
@@ -65,7 +67,8 @@ class SequenceModel(L.LightningModule):
     ):
         super().__init__()
         self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
-        self.loss_mode, self.check_finite_every = model.loss, model.check_finite_every
+        self.loss_mode, self.check_finite_every, self.cuda_graphs = model.loss, model.check_finite_every, model.cuda_graphs
+        self.graphs: Graphs | None = None  # the captured passes, with model.cuda_graphs
         if task.inputs == "tokens":
             self.encoder = nn.Embedding(task.input_size, cell_input_size)
         else:
@@ -88,6 +91,8 @@ class SequenceModel(L.LightningModule):
         self.unroll: Callable | None = None  # runner.probe: runs the cell step by step on the steps it measures
 
     def forward(self, inputs: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        if self.graphs is not None and self.training and self.unroll is None:
+            return self.graphs.run(inputs, state)  # the same computation, replayed (runner/graphs.py)
         x = self.drop(self.encoder(inputs))
         h, state = self.cell(x, state) if self.unroll is None else self.unroll(self.cell, x, state)
         if self.task.loss_steps == "last":
@@ -109,16 +114,20 @@ class SequenceModel(L.LightningModule):
         if self.nonfinite_at is None:  # not restored from a checkpoint
             self.nonfinite_at = torch.full((), -1, dtype=torch.long, device=self.device)
         self.nonfinite_at = self.nonfinite_at.to(self.device)
+        if self.cuda_graphs:
+            check_graphs(self.device, self.trainer.world_size, str(self.trainer.precision))
+            self.graphs = Graphs(self.encoder, self.drop, self.cell, self.head, self.task.loss_steps == "last")
 
     def on_train_epoch_start(self) -> None:
         self.states.pop("train", None)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         sums = self._run(batch, "train")
-        values = metrics(self.task, self._total(sums))  # the whole batch's, over every DDP process
-        self._watch(values["loss"])
+        total = self._total(sums)  # the whole batch's, over every DDP process
+        self._watch(total["loss_sum"])  # finite exactly when the loss is
         batch_size = batch[0].shape[0]
-        if self._logs_this_step:
+        if self._logs_this_step:  # the metrics only where they are written: kernels cost time on a GPU
+            values = metrics(self.task, total)
             self.log_dict({f"train/{k}": v for k, v in values.items()}, on_step=True, batch_size=batch_size)
             self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, batch_size=batch_size)
         # this process's part of the batch; DDP averages the parts' gradients
@@ -126,7 +135,7 @@ class SequenceModel(L.LightningModule):
             return sums["loss_sum"] / batch_size
         return sums["loss_sum"] / sums["count"]
 
-    def _watch(self, loss: Tensor) -> None:
+    def _watch(self, loss_sum: Tensor) -> None:
         """Keep the first step with a non-finite loss on the device; read it every few steps.
 
         Divergence is a result, not a crash: the run stops where it is noticed and
@@ -136,7 +145,7 @@ class SequenceModel(L.LightningModule):
         Every DDP process sees the same total, so they all stop at the same step.
         """
         first = self.nonfinite_at
-        self.nonfinite_at = torch.where(~torch.isfinite(loss.detach()) & (first < 0), self.global_step, first)
+        self.nonfinite_at = torch.where(~torch.isfinite(loss_sum.detach()) & (first < 0), self.global_step, first)
         if (self.global_step + 1) % self._check_every == 0:
             self._notice()
 
