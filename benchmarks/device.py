@@ -2,17 +2,19 @@
 
     RUNNER_DATA_DIR=../shared/data python benchmarks/device.py [--out benchmarks/results]
 
-With a GPU (about 7 minutes on one H100 or H200):
+With a GPU (about 7 minutes on one H200: one pair per comparison; --repeats for more), the runner as a GPU user runs it
+(``model.cuda_graphs=true``, runner/graphs.py; ``--eager`` leaves it out):
 (a) training tokens/s, runner / plain loop (benchmarks/plain.py), paired (A, B, then B, A), each run
     in a fresh process: Zaremba et al. 2014's small (2x200, unroll 20) and medium (2x650, unroll 35)
-    shapes at batch 20, fused rnn, lstm and gru, and the compiled reference LSTM at medium shapes;
+    shapes at batch 20, fused rnn, lstm and gru, and the compiled reference LSTM at medium shapes
+    (eager: a compiled cell is not recorded in a graph);
 (b) ``experiment=ptb_small`` end to end: wall seconds of the whole command and test perplexity;
 (c) the per-step overhead: milliseconds per step of the runner minus the plain loop's on the
     adding task at the runner's defaults (1x128 LSTM, batch 64, T = 50), where the step is so
     small that fixed per-step costs dominate.
 Without a GPU the same command runs (a) at small shapes with fewer steps (no compiled cell),
-(b) cut to 200 steps, and (c). Writes device.json and device.md (which name the device) after
-every part, so a run cut short keeps what it measured.
+(b) cut to 200 steps, and (c), all eager. Writes device.json and device.md (which name the device)
+after every part, so a run cut short keeps what it measured.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from readme_figures import machine  # noqa: E402
 from suite import markdown, measure, pairs, summary, throughput  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -39,14 +42,12 @@ ADDING_TOKENS = 64 * 50  # a step of the adding task at the defaults
 def device_name() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda}"
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "CPU")
-    return f"{model}, {len(os.sched_getaffinity(0))} cores"
+    return machine().rsplit(", torch", 1)[0]  # the header names torch
 
 
-def end_to_end(device: str, env: dict[str, str], steps: int | None) -> list[dict]:
+def end_to_end(device: str, env: dict[str, str], steps: int | None, options: tuple[str, ...]) -> list[dict]:
     """(b): wall seconds of ``python -m runner experiment=ptb_small`` and its test perplexity."""
-    args = ["experiment=ptb_small", "logger=csv", "hydra.run.dir=run"]
+    args = ["experiment=ptb_small", "logger=csv", "hydra.run.dir=run", *options]
     if device != "cpu":
         args.append("trainer.accelerator=gpu")
     if steps is not None:  # the CPU's taste of it
@@ -54,15 +55,15 @@ def end_to_end(device: str, env: dict[str, str], steps: int | None) -> list[dict
     with tempfile.TemporaryDirectory() as tmp:
         wall, _, _ = measure([sys.executable, "-m", "runner", *args], tmp, env)
         record = json.loads((Path(tmp) / "run" / "results.json").read_text())
-    what = f"ptb_small end to end ({record['steps']} steps)"
+    what = f"ptb_small end to end ({record['steps']} steps{''.join(f', {o}' for o in options)})"
     return [{"name": f"{what}: wall", "unit": "s", "value": wall},
             {"name": f"{what}: test perplexity", "unit": "ppl", "value": record["test"]["ppl"]},
             {"name": f"{what}: training", "unit": "tokens/s", "value": record["train_tokens_per_s"]}]
 
 
-def overhead(device: str, steps: int, repeats: int, env: dict[str, str]) -> list[dict]:
+def overhead(device: str, steps: int, repeats: int, env: dict[str, str], options: tuple[str, ...]) -> list[dict]:
     """(c): ms per step on the adding task at the defaults, runner against the plain loop."""
-    extra = [] if device == "cpu" else ["trainer.accelerator=gpu"]
+    extra = [*([] if device == "cpu" else ["trainer.accelerator=gpu"]), *options]
 
     def runner() -> float:
         with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +78,8 @@ def overhead(device: str, steps: int, repeats: int, env: dict[str, str]) -> list
 
     runner_tps, plain_tps = pairs(runner, plain, repeats)
     ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(runner_tps, plain_tps)]
-    return [summary("tokens/s adding task, defaults", runner_tps, plain_tps, "tokens/s"),
+    return [summary(f"tokens/s adding task, defaults{''.join(f', {o}' for o in options)}", runner_tps, plain_tps,
+                    "tokens/s"),
             {"name": "per-step overhead on the adding task (runner - plain)", "unit": "ms/step",
              "value": statistics.median(ms), "min": min(ms), "max": max(ms)}]
 
@@ -99,9 +101,12 @@ def write(out: Path, rows: list[dict], meta: dict) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=HERE / "results")
+    p.add_argument("--eager", action="store_true", help="on a GPU, the runner without model.cuda_graphs")
+    p.add_argument("--repeats", type=int, help="pairs per comparison (default: 1 on a GPU, to stay within 8 minutes; 2 on the CPU)")
     args = p.parse_args()
     gpu = torch.cuda.is_available()
     device = "cuda" if gpu else "cpu"
+    graphs = ("model.cuda_graphs=true",) if gpu and not args.eager else ()
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
     meta = {"title": "Runner against a plain loop", "date": time.strftime("%Y-%m-%d"), "device": device_name(),
             "cpus": os.cpu_count(), "torch": torch.__version__}
@@ -114,12 +119,13 @@ def main() -> None:
             print(row, flush=True)
 
     shapes = [SMALL, MEDIUM] if gpu else [SMALL]
-    steps, repeats = (600, 2) if gpu else (150, 2)
+    steps, repeats = (400, 1) if gpu else (150, 2)  # a fresh process takes 10-20 s to start there
+    repeats = args.repeats or repeats
     for shape in shapes:
         for cell in ("lstm", "gru", "rnn"):
-            part([throughput(cell, "fused", steps, repeats, env, shape, device)[0]])
-    part(overhead(device, 600 if gpu else 300, repeats, env))
-    part(end_to_end(device, env, None if gpu else 200))
+            part([throughput(cell, "fused", steps, repeats, env, shape, device, graphs)[0]])
+    part(overhead(device, 400 if gpu else 300, repeats, env, graphs))
+    part(end_to_end(device, env, None if gpu else 200, graphs))
     if gpu:  # compiling takes most of a minute a process: one pair
         part([throughput("lstm", "compiled", steps, 1, env, MEDIUM, device)[0]])
     print((args.out / "device.md").read_text())

@@ -61,12 +61,15 @@ def summary(name: str, a: list[float], b: list[float], unit: str) -> dict:
 
 
 def throughput(cell: str, impl: str, steps: int, repeats: int, env: dict[str, str], shape: tuple[int, int, int] = (
-        HIDDEN, BPTT, BATCH), device: str = "cpu") -> tuple[dict, dict]:
-    """(a) and (d): tokens/s and peak memory, runner against the plain loop; ``shape`` is (hidden, unroll, batch)."""
+        HIDDEN, BPTT, BATCH), device: str = "cpu", options: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """(a) and (d): tokens/s and peak memory, runner (with ``options``) against the plain loop.
+
+    ``shape`` is (hidden, unroll, batch); ``device`` "cuda" runs both on the GPU.
+    """
     hidden, bptt, batch = shape
     extra = {"fused": [], "reference": ["cell.impl=reference"],
              "compiled": ["cell.impl=reference", "cell.compile=true"]}[impl]
-    extra += [] if device == "cpu" else ["trainer.accelerator=gpu"]
+    extra += [*([] if device == "cpu" else ["trainer.accelerator=gpu"]), *options]
     memory = {"runner": [], "plain": []}
 
     def runner() -> float:
@@ -86,6 +89,7 @@ def throughput(cell: str, impl: str, steps: int, repeats: int, env: dict[str, st
 
     runner_tps, plain_tps = pairs(runner, plain, repeats)
     name = f"{cell} {impl}" if shape == (HIDDEN, BPTT, BATCH) else f"{cell} {impl} {LAYERS}x{hidden} unroll {bptt}"
+    name += "".join(f", {option}" for option in options)
     return (summary(f"tokens/s {name}", runner_tps, plain_tps, "tokens/s"),
             summary(f"peak memory {name}", memory["runner"], memory["plain"], "KiB"))
 

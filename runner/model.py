@@ -260,8 +260,7 @@ class SequenceModel(L.LightningModule):
     # -- optimisation -----------------------------------------------------------
     def configure_optimizers(self) -> dict:
         o = self.optim
-        # one kernel for all parameters on a GPU, a loop in C++ on the CPU
-        fast = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        fast = {"fused": True} if self.device.type == "cuda" else {}  # one kernel for all parameters on a GPU
         if o.name == Optimizer.sgd:
             optimizer = torch.optim.SGD(self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
                                         **fast)

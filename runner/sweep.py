@@ -19,11 +19,32 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from runner import run_dir, status
 
 log = logging.getLogger("runner")
+
+NAME_BYTES = 200  # of a job folder's name from its overrides; file systems allow 255 bytes per name
+
+
+def job_folder(overrides: str) -> str:
+    """A job folder's name from its overrides (``hydra.job.override_dirname``), short enough for any file system.
+
+    A name over :data:`NAME_BYTES` is cut there and ends with 8 hex digits of its
+    SHA-1, so that jobs whose names share the first 200 bytes stay apart;
+    the folder's ``.hydra/overrides.yaml`` keeps them all.
+    """
+    import hashlib
+
+    raw = overrides.encode()
+    if len(raw) <= NAME_BYTES:
+        return overrides
+    return raw[:NAME_BYTES].decode(errors="ignore") + "~" + hashlib.sha1(raw).hexdigest()[:8]
+
+
+# conf/config.yaml names job folders with it, in the launching process and in launcher workers
+OmegaConf.register_new_resolver("runner.job_folder", job_folder, replace=True)
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 

@@ -113,3 +113,18 @@ def test_the_zaremba_presets_compose_as_the_paper_says(tmp_path):
     assert (medium["cell"]["hidden_size"], medium["cell"]["dropout"], medium["model"]["dropout"]) == (650, 0.5, 0.5)
     assert (medium["data"]["bptt"], medium["trainer"]["max_epochs"], medium["optim"]["decay_after"]) == (35, 39, 6)
     assert abs(medium["optim"]["lr_decay"] - 1 / 1.2) < 1e-12
+
+
+def test_a_sweep_with_many_overrides_names_its_job_folders_within_the_file_systems_limit(tmp_path, tiny):
+    many = [*tiny, "logger=csv", "model.init_range=0.1", "optim.weight_decay=0.0", "grad.max_norm=1.0",
+            "trainer.log_every_n_steps=1", "checkpoint.every_n_steps=500", "probe.grad_flow.every=0",
+            "model.check_finite_every=1", "data.num_val=16", "+trainer.limit_test_batches=1"]
+    assert len(",".join(sorted(["cell=gru", *many]))) > 255  # Hydra's own name for the job folder: too long
+    out = runner("-m", "cell=rnn,gru", *many, "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folders = sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert [f[:2] for f in folders] == ["0_", "1_"] and all(len(f.encode()) <= 255 for f in folders)
+    names = [f[2:] for f in folders]
+    assert all(len(n) == 200 + 9 and n[200] == "~" for n in names)  # cut, then "~" and 8 hex digits of the SHA-1
+    assert names[0][:200] == names[1][:200].replace("cell=gru", "cell=rnn") and names[0][-8:] != names[1][-8:]
+    assert all(results(tmp_path / "sweep" / f)["status"] == "ok" for f in folders)

@@ -49,10 +49,15 @@ def test_two_processes_train_as_one_and_only_rank_zero_writes(tmp_path):
     assert not list(run.glob(".*.tmp"))
 
 
+def process(rank: int, size: int) -> SimpleNamespace:
+    """What a data module reads of its trainer: the process's rank, the number of processes, its device."""
+    return SimpleNamespace(global_rank=rank, world_size=size, strategy=SimpleNamespace(root_device=torch.device("cpu")))
+
+
 def text_data(folder, batch_size: int, rank: int, size: int) -> TextData:
     module = TextData(TextConfig(root=str(folder), level="char", batch_size=batch_size, bptt=5))
     module.setup("fit")
-    module.trainer = SimpleNamespace(global_rank=rank, world_size=size)
+    module.trainer = process(rank, size)
     return module
 
 
@@ -77,7 +82,7 @@ def test_language_model_streams_are_split_between_processes(tmp_path):
 def synthetic(rank: int, size: int, num_val: int = 13) -> AddingData:
     module = AddingData(SyntheticConfig(seq_len=4, batch_size=8, num_train=32, num_val=num_val, seed=0))
     module.setup("fit")
-    module.trainer = SimpleNamespace(global_rank=rank, world_size=size) if size > 1 else None
+    module.trainer = process(rank, size) if size > 1 else None
     return module
 
 
