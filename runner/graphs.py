@@ -5,6 +5,8 @@ GPU launching them from Python takes longer than running them: the step is
 bound by the host. ``torch.cuda.make_graphed_callables`` records the kernels
 of encoder -> cell -> head once, forward and backward, and replays each pass
 with one launch. The loss, the gradient handler and the optimizer stay eager.
+What is recorded is the model's own forward (:class:`Core` calls it), so the
+graphs and the eager model cannot compute different things.
 
 A graph replays fixed shapes at fixed addresses, so there is one graph per
 input shape (a corpus's last, shorter window gets its own), the inputs and the
@@ -23,19 +25,15 @@ from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 
 class Core(nn.Module):
-    """encoder -> dropout -> cell -> dropout -> head, with the cell's state as flat tensors in and out."""
+    """The model's own forward, with the cell's state as flat tensors in and out (what a graph records)."""
 
-    def __init__(self, encoder: nn.Module, drop: nn.Module, cell: nn.Module, head: nn.Module, last_step: bool,
-                 state_spec: Any):
+    def __init__(self, model: nn.Module, state_spec: Any):
         super().__init__()
-        self.encoder, self.drop, self.cell, self.head = encoder, drop, cell, head
-        self.last_step, self.state_spec = last_step, state_spec
+        self.model, self.state_spec = model, state_spec
 
     def forward(self, inputs: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
-        h, new_state = self.cell(self.drop(self.encoder(inputs)), tree_unflatten(list(state), self.state_spec))
-        if self.last_step:
-            h = h[:, -1]
-        return (self.head(self.drop(h)), *tree_flatten(new_state)[0])
+        outputs, new_state = self.model(inputs, tree_unflatten(list(state), self.state_spec))
+        return (outputs, *tree_flatten(new_state)[0])
 
 
 def check(device: torch.device, world_size: int, precision: str) -> None:
@@ -49,10 +47,10 @@ def check(device: torch.device, world_size: int, precision: str) -> None:
 
 
 class Graphs:
-    """One captured :class:`Core` per input shape; ``run`` has the model's forward signature."""
+    """One captured :class:`Core` of ``model`` per input shape; ``run`` has the model's forward signature."""
 
-    def __init__(self, encoder: nn.Module, drop: nn.Module, cell: nn.Module, head: nn.Module, last_step: bool):
-        self.parts = (encoder, drop, cell, head, last_step)
+    def __init__(self, model: nn.Module):
+        self.model = model
         self.graphed: dict[tuple, tuple[Callable, list[Tensor], Any]] = {}
 
     def run(self, inputs: Tensor, state: Any) -> tuple[Tensor, Any]:
@@ -60,15 +58,19 @@ class Graphs:
         if key not in self.graphed:
             self.graphed[key] = self._capture(inputs, state)
         graphed, zeros, spec = self.graphed[key]
-        outputs, *new_state = graphed(inputs, *(zeros if state is None else tree_flatten(state)[0]))
+        outputs, *new_state = graphed(inputs, *_flat(state, zeros))
         return outputs, tree_unflatten(new_state, spec)
 
     def _capture(self, inputs: Tensor, state: Any) -> tuple[Callable, list[Tensor], Any]:
-        encoder, _, cell, _, _ = self.parts
         with torch.no_grad():  # one eager pass tells the state's structure and shapes
-            _, out_state = cell(encoder(inputs), state)
+            _, out_state = self.model(inputs, state)
         zeros, spec = tree_flatten(tree_map(torch.zeros_like, out_state))
-        sample = [z.clone() for z in zeros] if state is None else [s.clone() for s in tree_flatten(state)[0]]
-        core = Core(*self.parts, spec)
-        graphed = torch.cuda.make_graphed_callables(core, (inputs.clone(), *sample), allow_unused_input=True)
+        sample = [t.clone() for t in _flat(state, zeros)]
+        graphed = torch.cuda.make_graphed_callables(Core(self.model, spec), (inputs.clone(), *sample),
+                                                    allow_unused_input=True)
         return graphed, zeros, spec
+
+
+def _flat(state: Any, zeros: list[Tensor]) -> list[Tensor]:
+    """The state as the graph takes it: its tensors in order, the zero state's for ``None``."""
+    return zeros if state is None else tree_flatten(state)[0]

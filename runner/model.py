@@ -91,8 +91,6 @@ class SequenceModel(L.LightningModule):
         self.unroll: Callable | None = None  # runner.probe: runs the cell step by step on the steps it measures
 
     def forward(self, inputs: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        if self.graphs is not None and self.training and self.unroll is None:
-            return self.graphs.run(inputs, state)  # the same computation, replayed (runner/graphs.py)
         x = self.drop(self.encoder(inputs))
         h, state = self.cell(x, state) if self.unroll is None else self.unroll(self.cell, x, state)
         if self.task.loss_steps == "last":
@@ -102,7 +100,10 @@ class SequenceModel(L.LightningModule):
     def _run(self, batch: tuple[Tensor, Tensor], split: str) -> dict[str, Tensor]:
         inputs, targets = batch
         state = self.states.get(split) if self.task.carry_state else None
-        outputs, state = self(inputs, state)
+        if self.graphs is not None and self.training and self.unroll is None:
+            outputs, state = self.graphs.run(inputs, state)  # this forward, replayed (runner/graphs.py)
+        else:
+            outputs, state = self(inputs, state)
         if self.task.carry_state:
             self.states[split] = detach(state)
         return score(self.task, outputs, targets)
@@ -116,7 +117,7 @@ class SequenceModel(L.LightningModule):
         self.nonfinite_at = self.nonfinite_at.to(self.device)
         if self.cuda_graphs:
             check_graphs(self.device, self.trainer.world_size, str(self.trainer.precision))
-            self.graphs = Graphs(self.encoder, self.drop, self.cell, self.head, self.task.loss_steps == "last")
+            self.graphs = Graphs(self)
 
     def on_train_epoch_start(self) -> None:
         self.states.pop("train", None)

@@ -12,6 +12,7 @@ rerun of the sweep skips it: that job is not this sweep's failure).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,6 @@ def job_folder(overrides: str) -> str:
     SHA-1, so that jobs whose names share the first 200 bytes stay apart;
     the folder's ``.hydra/overrides.yaml`` keeps them all.
     """
-    import hashlib
-
     raw = overrides.encode()
     if len(raw) <= NAME_BYTES:
         return overrides

@@ -36,7 +36,7 @@ def test_the_recorded_module_is_the_models_forward_with_the_state_flat(kind, imp
     eager, state = model(inputs)
     # None is the zero state (the cell contract): the graphs pass zeros of the state's structure
     zeros, spec = tree_flatten(tree_map(torch.zeros_like, state))
-    core = Core(model.encoder, model.drop, model.cell, model.head, task.loss_steps == "last", spec)
+    core = Core(model, spec)
     recorded, *flat_state = core(inputs, *zeros)
     torch.testing.assert_close(recorded, eager, rtol=0, atol=0)
     torch.testing.assert_close(flat_state, tree_flatten(state)[0], rtol=0, atol=0)
