@@ -9,9 +9,10 @@ With a GPU (about 7 minutes on one H200: one pair per comparison; --repeats for 
     shapes at batch 20, fused rnn, lstm and gru, and the compiled reference LSTM at medium shapes
     (eager: a compiled cell is not recorded in a graph);
 (b) ``experiment=ptb_small`` end to end: wall seconds of the whole command and test perplexity;
-(c) the per-step overhead: milliseconds per step of the runner minus the plain loop's on the
-    adding task at the runner's defaults (1x128 LSTM, batch 64, T = 50), where the step is so
-    small that fixed per-step costs dominate.
+(c) the per-step overhead on the adding task at the runner's defaults (1x128 LSTM, batch 64,
+    T = 50), where the step is so small that fixed per-step costs dominate: tokens/s and
+    milliseconds per step of the runner and of Lightning's bare loop (``plain.py --lightning``: the
+    same model and update in a ``Trainer`` with nothing else) against the plain loop, in turn.
 Without a GPU the same command runs (a) at small shapes with fewer steps (no compiled cell),
 (b) cut to 200 steps, and (c), all eager. Writes device.json and device.md (which name the device)
 after every part, so a run cut short keeps what it measured.
@@ -32,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from readme_figures import machine  # noqa: E402
-from suite import markdown, measure, pairs, summary, throughput  # noqa: E402
+from suite import alternate, markdown, measure, summary, throughput  # noqa: E402
 
 HERE = Path(__file__).parent
 SMALL, MEDIUM = (200, 20, 20), (650, 35, 20)  # (hidden, unroll, batch)
@@ -62,7 +63,7 @@ def end_to_end(device: str, env: dict[str, str], steps: int | None, options: tup
 
 
 def overhead(device: str, steps: int, repeats: int, env: dict[str, str], options: tuple[str, ...]) -> list[dict]:
-    """(c): ms per step on the adding task at the defaults, runner against the plain loop."""
+    """(c): tokens/s and ms per step on the adding task at the defaults: runner, Lightning's bare loop, plain loop."""
     extra = [*([] if device == "cpu" else ["trainer.accelerator=gpu"]), *options]
 
     def runner() -> float:
@@ -71,17 +72,23 @@ def overhead(device: str, steps: int, repeats: int, env: dict[str, str], options
                      f"trainer.val_check_interval={steps}", *extra, "hydra.run.dir=run"], tmp, env)
             return json.loads((Path(tmp) / "run" / "results.json").read_text())["train_tokens_per_s"]
 
-    def plain() -> float:
+    def plain(*flags: str) -> float:
         _, _, out = measure([sys.executable, str(HERE / "plain.py"), "adding", "--steps", str(steps), "--device",
-                             device, "--tune-malloc"], str(HERE), env)
+                             device, "--tune-malloc", *flags], str(HERE), env)
         return float(out.split()[-1])
 
-    runner_tps, plain_tps = pairs(runner, plain, repeats)
-    ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(runner_tps, plain_tps)]
-    return [summary(f"tokens/s adding task, defaults{''.join(f', {o}' for o in options)}", runner_tps, plain_tps,
-                    "tokens/s"),
-            {"name": "per-step overhead on the adding task (runner - plain)", "unit": "ms/step",
-             "value": statistics.median(ms), "min": min(ms), "max": max(ms)}]
+    runner_tps, lightning_tps, plain_tps = alternate(runner, lambda: plain("--lightning"), plain, repeats=repeats)
+    what = f"adding task, defaults{''.join(f', {o}' for o in options)}"
+    rows = [summary(f"tokens/s {what}", runner_tps, plain_tps, "tokens/s"),
+            summary("tokens/s adding task, defaults, Lightning's bare loop (plain.py --lightning)", lightning_tps,
+                    plain_tps, "tokens/s"),
+            summary(f"tokens/s {what}, against Lightning's bare loop", runner_tps, lightning_tps, "tokens/s")]
+    for name, tps in ((f"runner{''.join(f', {o}' for o in options)}", runner_tps), ("Lightning's bare loop",
+                                                                                    lightning_tps)):
+        ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(tps, plain_tps)]
+        rows.append({"name": f"per-step overhead on the adding task ({name} - plain)", "unit": "ms/step",
+                     "value": statistics.median(ms), "min": min(ms), "max": max(ms)})
+    return rows
 
 
 def write(out: Path, rows: list[dict], meta: dict) -> None:
@@ -124,7 +131,7 @@ def main() -> None:
     for shape in shapes:
         for cell in ("lstm", "gru", "rnn"):
             part([throughput(cell, "fused", steps, repeats, env, shape, device, graphs)[0]])
-    part(overhead(device, 400 if gpu else 300, repeats, env, graphs))
+    part(overhead(device, 400 if gpu else 1000, repeats, env, graphs))
     part(end_to_end(device, env, None if gpu else 200, graphs))
     if gpu:  # compiling takes most of a minute a process: one pair
         part([throughput("lstm", "compiled", steps, 1, env, MEDIUM, device)[0]])

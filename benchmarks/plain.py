@@ -2,6 +2,7 @@
 
     python benchmarks/plain.py lm --cell lstm --hidden 650 --bptt 35 --steps 800 --device cuda
     python benchmarks/plain.py adding --steps 400
+    python benchmarks/plain.py adding --steps 400 --lightning
 
 Each prints its training tokens per second, counted as ``runner.callbacks.Throughput`` counts
 them: from one batch's end to the next, after the first ``WARMUP`` batches. The language model is
@@ -10,7 +11,9 @@ the device, ``nn.LSTM``/``GRU``/``RNN``, cross-entropy, SGD, global-norm clippin
 carried and detached, and the loss read on the host every step (that example's
 ``total_loss += loss.item()``; here ``torch.isfinite(loss)``, which any loop needs to notice a
 divergence). The adding loop is the runner's defaults (1x128 LSTM, batch 64, T = 50, Adam, clipping
-at 1) written by hand.
+at 1) written by hand; with ``--lightning`` the same model, data and update run in Lightning's
+loop (a bare ``LightningModule`` and ``Trainer``: no logger, checkpoint, progress bar or
+validation), which is the least a Lightning-based runner can cost.
 """
 
 from __future__ import annotations
@@ -92,22 +95,28 @@ def lm(cell: str, impl: str, hidden: int, layers: int, bptt: int, batch: int, st
     return clock.tokens_per_s
 
 
-def adding(steps: int, device: str, seq_len: int = 50, hidden: int = 128, batch: int = 64) -> float:
-    """The adding problem at the runner's defaults; its tokens per second."""
+def adding_data(device: str, seq_len: int, batch: int) -> tuple[Tensor, Tensor, int]:
+    """The adding problem's training set at the runner's defaults, on ``device``; batches per epoch."""
     from runner_plugins.tasks import SyntheticConfig
     from runner_plugins.tasks.synthetic import AddingData
 
-    torch.manual_seed(0)
     config = SyntheticConfig(seq_len=seq_len, batch_size=batch)
     x_all, y_all = (t.to(device) for t in AddingData(config).generate(config.num_train, torch.Generator().manual_seed(0)))
+    return x_all, y_all, config.num_train // batch
+
+
+def adding(steps: int, device: str, seq_len: int = 50, hidden: int = 128, batch: int = 64) -> float:
+    """The adding problem at the runner's defaults; its tokens per second."""
+    torch.manual_seed(0)
+    x_all, y_all, per_epoch = adding_data(device, seq_len, batch)
     rnn, head = nn.LSTM(2, hidden, batch_first=True), nn.Linear(hidden, 1)
     model = nn.ModuleList([rnn, head]).to(device)
     params = list(model.parameters())
     optimizer = torch.optim.Adam(params, lr=1e-3)
-    per_epoch, clock, order = config.num_train // batch, Clock(), None
+    clock, order = Clock(), None
     for step in range(steps):
         if step % per_epoch == 0:
-            order = torch.randperm(config.num_train, device=device)
+            order = torch.randperm(len(x_all), device=device)
         rows = order[(step % per_epoch) * batch : (step % per_epoch + 1) * batch]
         x, y = x_all[rows], y_all[rows]
         h, _ = rnn(x)
@@ -115,6 +124,52 @@ def adding(steps: int, device: str, seq_len: int = 50, hidden: int = 128, batch:
         _step(loss, params, optimizer, 1.0, step)
         clock.tick(x.shape[0] * x.shape[1])
     return clock.tokens_per_s
+
+
+def adding_lightning(steps: int, device: str, seq_len: int = 50, hidden: int = 128, batch: int = 64) -> float:
+    """``adding`` in Lightning's loop: the same model, batches and update; its tokens per second."""
+    import lightning as L
+
+    torch.manual_seed(0)
+    x_all, y_all, per_epoch = adding_data(device, seq_len, batch)
+
+    class Epoch:
+        """One epoch's batches, gathered on the device as ``adding`` gathers them."""
+
+        def __len__(self) -> int:
+            return per_epoch
+
+        def __iter__(self):
+            order = torch.randperm(len(x_all), device=device)
+            for i in range(per_epoch):
+                rows = order[i * batch : (i + 1) * batch]
+                yield x_all[rows], y_all[rows]
+
+    class Adding(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn, self.head, self.clock = nn.LSTM(2, hidden, batch_first=True), nn.Linear(hidden, 1), Clock()
+
+        def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+            x, y = batch
+            h, _ = self.rnn(x)
+            loss = F.mse_loss(self.head(h[:, -1]).squeeze(-1), y)
+            if not torch.isfinite(loss):  # as ``adding`` reads it
+                raise SystemExit(f"diverged at step {self.global_step}")
+            return loss
+
+        def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+            self.clock.tick(batch[0].shape[0] * batch[0].shape[1])
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    model = Adding()
+    trainer = L.Trainer(max_steps=steps, accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1,
+                        gradient_clip_val=1.0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, limit_val_batches=0)
+    trainer.fit(model, train_dataloaders=Epoch())
+    return model.clock.tokens_per_s
 
 
 def main() -> None:
@@ -128,6 +183,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=20)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--lightning", action="store_true", help="adding: the same loop in Lightning's Trainer")
     p.add_argument("--tune-malloc", action="store_true",
                    help="raise glibc's malloc thresholds as the runner does (runner/allocator.py)")
     args = p.parse_args()
@@ -140,7 +196,7 @@ def main() -> None:
     if args.task == "lm":
         print(lm(args.cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device))
     else:
-        print(adding(args.steps, args.device))
+        print((adding_lightning if args.lightning else adding)(args.steps, args.device))
 
 
 if __name__ == "__main__":

@@ -43,14 +43,19 @@ def measure(cmd: list[str], cwd: str, env: dict[str, str]) -> tuple[float, int, 
     return wall, usage.ru_maxrss, text
 
 
+def alternate(*runs, repeats: int) -> list[list[float]]:
+    """Each of ``runs`` ``repeats`` times, in turn: in order on even repetitions, reversed on odd ones."""
+    results: list[list[float]] = [[] for _ in runs]
+    for rep in range(repeats):
+        order = range(len(runs)) if rep % 2 == 0 else reversed(range(len(runs)))
+        for i in order:
+            results[i].append(runs[i]())
+    return results
+
+
 def pairs(a, b, repeats: int) -> tuple[list[float], list[float]]:
     """Alternate A and B ``repeats`` times (A first on even repetitions)."""
-    xs, ys = [], []
-    for rep in range(repeats):
-        if rep % 2 == 0:
-            xs.append(a()), ys.append(b())
-        else:
-            ys.append(b()), xs.append(a())
+    xs, ys = alternate(a, b, repeats=repeats)
     return xs, ys
 
 
