@@ -119,11 +119,16 @@ def summary(states: list[Job]) -> str:
 
 
 def time_left(states: list[Job]) -> float | None:
-    """Seconds the jobs without a result will take, at the mean wall time of those with one (one job at a time)."""
+    """Seconds the jobs without a result will take, at the mean wall time of those with one.
+
+    The jobs running now tell how many run at once: one under Hydra's basic
+    launcher, up to its ``n_jobs`` under ``hydra/launcher=parallel``.
+    """
     done = [j.wall_s for j in states if j.status not in (Status.running, Status.pending, Status.unfinished)
             and j.wall_s is not None]
     todo = sum(j.status in (Status.running, Status.pending, Status.unfinished) for j in states)
-    return sum(done) / len(done) * todo if done else None
+    at_once = max(1, sum(j.status == Status.running for j in states))
+    return sum(done) / len(done) * todo / at_once if done else None
 
 
 def duration(seconds: float | None) -> str:

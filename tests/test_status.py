@@ -100,3 +100,17 @@ def test_status_of_something_else_is_one_line(tmp_path):
     for folder, words in [("missing", "missing is not a folder"), ("empty", "holds no run folder")]:
         out = runner(folder, module="runner.status", cwd=tmp_path)
         assert out.returncode == 1 and words in out.stderr and "Traceback" not in out.stderr
+
+
+def test_time_left_counts_the_jobs_running_at_once():
+    from runner.status import Job, time_left
+
+    def jobs(*statuses):
+        return [Job(num=i, name=str(i), status=s, wall_s=10.0 if s == "ok" else 3.0) for i, s in enumerate(statuses)]
+
+    # one at a time (the basic launcher): three to go at 10 s each
+    assert time_left(jobs("ok", "ok", "pending", "pending", "unfinished")) == 30
+    assert time_left(jobs("ok", "ok", "running", "pending", "pending")) == 30
+    # a parallel launcher with two workers: four to go, two at a time
+    assert time_left(jobs("ok", "ok", "running", "running", "pending", "pending")) == 20
+    assert time_left(jobs("running", "pending")) is None  # nothing finished yet: no estimate
