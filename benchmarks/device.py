@@ -2,12 +2,15 @@
 
     RUNNER_DATA_DIR=../shared/data python benchmarks/device.py [--out benchmarks/results]
 
-With a GPU (about 7 minutes on one H200: one pair per comparison; --repeats for more), the runner as a GPU user runs it
+With a GPU (one pair per comparison, --repeats for more; ten processes, estimated at 6-8 minutes on one H200 and not
+yet timed there), the runner as a GPU user runs it
 (``model.cuda_graphs=true``, runner/graphs.py; ``--eager`` leaves it out):
-(a) training tokens/s, runner / plain loop (benchmarks/plain.py), paired (A, B, then B, A), each run
-    in a fresh process: Zaremba et al. 2014's small (2x200, unroll 20) and medium (2x650, unroll 35)
-    shapes at batch 20, fused rnn, lstm and gru, and the compiled reference LSTM at medium shapes
-    (eager: a compiled cell is not recorded in a graph);
+(a) training tokens/s, runner / plain loop (benchmarks/plain.py), paired (A, B, then B, A):
+    Zaremba et al. 2014's small (2x200, unroll 20) and medium (2x650, unroll 35) shapes at batch 20,
+    fused lstm, gru and rnn (at a shape, the runner's three cells one multirun, the plain loop's
+    three one process: starting a process there costs more than training it), and the compiled
+    reference LSTM at medium shapes, each side in its own process (eager: a compiled cell is not
+    recorded in a graph);
 (b) ``experiment=ptb_small`` end to end: wall seconds of the whole command and test perplexity;
 (c) the per-step overhead on the adding task at the runner's defaults (1x128 LSTM, batch 64,
     T = 50), where the step is so small that fixed per-step costs dominate: tokens/s and
@@ -33,17 +36,45 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from readme_figures import machine  # noqa: E402
-from suite import alternate, markdown, measure, summary, throughput  # noqa: E402
+from ptb_throughput import LAYERS, runner_overrides  # noqa: E402
+from suite import alternate, markdown, measure, pairs, summary, throughput  # noqa: E402
 
 HERE = Path(__file__).parent
 SMALL, MEDIUM = (200, 20, 20), (650, 35, 20)  # (hidden, unroll, batch)
 ADDING_TOKENS = 64 * 50  # a step of the adding task at the defaults
+CELLS = ("lstm", "gru", "rnn")
 
 
 def device_name() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda}"
     return machine().rsplit(", torch", 1)[0]  # the header names torch
+
+
+def cells(shape: tuple[int, int, int], steps: int, repeats: int, env: dict[str, str], device: str,
+          options: tuple[str, ...]) -> list[dict]:
+    """(a) at one shape: tokens/s of the fused cells, the runner's as one multirun against plain.py's in one process."""
+    hidden, bptt, batch = shape
+    extra = [*([] if device == "cpu" else ["trainer.accelerator=gpu"]), *options]
+
+    def runner() -> list[float]:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure([sys.executable, "-m", "runner", "-m", *runner_overrides(",".join(CELLS), steps, hidden, bptt, batch),
+                     *extra, "hydra.sweep.dir=sweep"], tmp, env)
+            records = [json.loads(path.read_text()) for path in (Path(tmp) / "sweep").glob("*/results.json")]
+            speed = {record["cell"]: record["train_tokens_per_s"] for record in records}
+            return [speed[cell] for cell in CELLS]
+
+    def plain() -> list[float]:
+        _, _, out = measure([sys.executable, str(HERE / "plain.py"), "lm", "--cell", *CELLS, "--steps", str(steps),
+                             "--hidden", str(hidden), "--bptt", str(bptt), "--batch", str(batch), "--device", device,
+                             "--tune-malloc"], str(HERE), env)
+        return [float(value) for value in out.split()]
+
+    runner_runs, plain_runs = pairs(runner, plain, repeats)
+    return [summary(f"tokens/s {cell} fused {LAYERS}x{hidden} unroll {bptt}{''.join(f', {o}' for o in options)}",
+                    [run[i] for run in runner_runs], [run[i] for run in plain_runs], "tokens/s")
+            for i, cell in enumerate(CELLS)]
 
 
 def end_to_end(device: str, env: dict[str, str], steps: int | None, options: tuple[str, ...]) -> list[dict]:
@@ -126,11 +157,10 @@ def main() -> None:
             print(row, flush=True)
 
     shapes = [SMALL, MEDIUM] if gpu else [SMALL]
-    steps, repeats = (400, 1) if gpu else (150, 2)  # a fresh process takes 10-20 s to start there
+    steps, repeats = (400, 1) if gpu else (150, 2)  # a fresh process takes 10-20 s to start on a GPU machine
     repeats = args.repeats or repeats
     for shape in shapes:
-        for cell in ("lstm", "gru", "rnn"):
-            part([throughput(cell, "fused", steps, repeats, env, shape, device, graphs)[0]])
+        part(cells(shape, steps, repeats, env, device, graphs))
     part(overhead(device, 400 if gpu else 1000, repeats, env, graphs))
     part(end_to_end(device, env, None if gpu else 200, graphs))
     if gpu:  # compiling takes most of a minute a process: one pair

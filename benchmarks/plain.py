@@ -1,6 +1,7 @@
 """The hand-written training loops the runner is measured against.
 
     python benchmarks/plain.py lm --cell lstm --hidden 650 --bptt 35 --steps 800 --device cuda
+    python benchmarks/plain.py lm --cell lstm gru rnn --steps 400
     python benchmarks/plain.py adding --steps 400
     python benchmarks/plain.py adding --steps 400 --lightning
 
@@ -175,7 +176,8 @@ def adding_lightning(steps: int, device: str, seq_len: int = 50, hidden: int = 1
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("task", choices=["lm", "adding"])
-    p.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
+    p.add_argument("--cell", nargs="+", choices=["lstm", "gru", "rnn"], default=["lstm"],
+                   help="lm: one or more cells, trained one after the other; a line of tokens/s each")
     p.add_argument("--impl", choices=["fused", "reference", "compiled"], default="fused")
     p.add_argument("--hidden", type=int, default=200)
     p.add_argument("--layers", type=int, default=2)
@@ -194,7 +196,8 @@ def main() -> None:
 
         tune_malloc()
     if args.task == "lm":
-        print(lm(args.cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device))
+        for cell in args.cell:
+            print(lm(cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device), flush=True)
     else:
         print((adding_lightning if args.lightning else adding)(args.steps, args.device))
 
