@@ -36,8 +36,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from readme_figures import machine  # noqa: E402
-from ptb_throughput import LAYERS, runner_overrides  # noqa: E402
-from suite import alternate, markdown, measure, pairs, summary, throughput  # noqa: E402
+from ptb_throughput import LAYERS, plain_args, runner_overrides  # noqa: E402
+from suite import alternate, listed, markdown, measure, pairs, summary, throughput  # noqa: E402
+from sweep_throughput import sweep  # noqa: E402
 
 HERE = Path(__file__).parent
 SMALL, MEDIUM = (200, 20, 20), (650, 35, 20)  # (hidden, unroll, batch)
@@ -58,21 +59,16 @@ def cells(shape: tuple[int, int, int], steps: int, repeats: int, env: dict[str, 
     extra = [*([] if device == "cpu" else ["trainer.accelerator=gpu"]), *options]
 
     def runner() -> list[float]:
-        with tempfile.TemporaryDirectory() as tmp:
-            measure([sys.executable, "-m", "runner", "-m", *runner_overrides(",".join(CELLS), steps, hidden, bptt, batch),
-                     *extra, "hydra.sweep.dir=sweep"], tmp, env)
-            records = [json.loads(path.read_text()) for path in (Path(tmp) / "sweep").glob("*/results.json")]
-            speed = {record["cell"]: record["train_tokens_per_s"] for record in records}
-            return [speed[cell] for cell in CELLS]
+        _, records = sweep([*runner_overrides(",".join(CELLS), steps, hidden, bptt, batch), *extra], env)
+        speed = {record["cell"]: record["train_tokens_per_s"] for record in records}
+        return [speed[cell] for cell in CELLS]
 
     def plain() -> list[float]:
-        _, _, out = measure([sys.executable, str(HERE / "plain.py"), "lm", "--cell", *CELLS, "--steps", str(steps),
-                             "--hidden", str(hidden), "--bptt", str(bptt), "--batch", str(batch), "--device", device,
-                             "--tune-malloc"], str(HERE), env)
+        _, _, out = measure(plain_args(list(CELLS), steps, hidden, bptt, batch, device=device), str(HERE), env)
         return [float(value) for value in out.split()]
 
     runner_runs, plain_runs = pairs(runner, plain, repeats)
-    return [summary(f"tokens/s {cell} fused {LAYERS}x{hidden} unroll {bptt}{''.join(f', {o}' for o in options)}",
+    return [summary(f"tokens/s {cell} fused {LAYERS}x{hidden} unroll {bptt}{listed(options)}",
                     [run[i] for run in runner_runs], [run[i] for run in plain_runs], "tokens/s")
             for i, cell in enumerate(CELLS)]
 
@@ -87,7 +83,7 @@ def end_to_end(device: str, env: dict[str, str], steps: int | None, options: tup
     with tempfile.TemporaryDirectory() as tmp:
         wall, _, _ = measure([sys.executable, "-m", "runner", *args], tmp, env)
         record = json.loads((Path(tmp) / "run" / "results.json").read_text())
-    what = f"ptb_small end to end ({record['steps']} steps{''.join(f', {o}' for o in options)})"
+    what = f"ptb_small end to end ({record['steps']} steps{listed(options)})"
     return [{"name": f"{what}: wall", "unit": "s", "value": wall},
             {"name": f"{what}: test perplexity", "unit": "ppl", "value": record["test"]["ppl"]},
             {"name": f"{what}: training", "unit": "tokens/s", "value": record["train_tokens_per_s"]}]
@@ -109,13 +105,12 @@ def overhead(device: str, steps: int, repeats: int, env: dict[str, str], options
         return float(out.split()[-1])
 
     runner_tps, lightning_tps, plain_tps = alternate(runner, lambda: plain("--lightning"), plain, repeats=repeats)
-    what = f"adding task, defaults{''.join(f', {o}' for o in options)}"
+    what = f"adding task, defaults{listed(options)}"
     rows = [summary(f"tokens/s {what}", runner_tps, plain_tps, "tokens/s"),
             summary("tokens/s adding task, defaults, Lightning's bare loop (plain.py --lightning)", lightning_tps,
                     plain_tps, "tokens/s"),
             summary(f"tokens/s {what}, against Lightning's bare loop", runner_tps, lightning_tps, "tokens/s")]
-    for name, tps in ((f"runner{''.join(f', {o}' for o in options)}", runner_tps), ("Lightning's bare loop",
-                                                                                    lightning_tps)):
+    for name, tps in ((f"runner{listed(options)}", runner_tps), ("Lightning's bare loop", lightning_tps)):
         ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(tps, plain_tps)]
         rows.append({"name": f"per-step overhead on the adding task ({name} - plain)", "unit": "ms/step",
                      "value": statistics.median(ms), "min": min(ms), "max": max(ms)})

@@ -39,6 +39,14 @@ def runner_overrides(cell: str, steps: int, hidden: int = HIDDEN, bptt: int = BP
     ]
 
 
+def plain_args(cells: list[str], steps: int, hidden: int = HIDDEN, bptt: int = BPTT, batch: int = BATCH,
+               impl: str = "fused", device: str = "cpu", tune_malloc: bool = True) -> list[str]:
+    """The command of benchmarks/plain.py ``lm`` for the model of ``runner_overrides``; a line of tokens/s per cell."""
+    return [sys.executable, str(PLAIN), "lm", "--cell", *cells, "--impl", impl, "--steps", str(steps),
+            "--hidden", str(hidden), "--bptt", str(bptt), "--batch", str(batch), "--device", device,
+            *(["--tune-malloc"] if tune_malloc else [])]
+
+
 def run_runner(cell: str, steps: int, env: dict[str, str], tune_malloc: bool) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-m", "runner", *runner_overrides(cell, steps), "hydra.run.dir=run"],
@@ -50,10 +58,7 @@ def run_runner(cell: str, steps: int, env: dict[str, str], tune_malloc: bool) ->
 
 
 def run_plain(cell: str, steps: int, env: dict[str, str], tune_malloc: bool) -> float:
-    more = ["--tune-malloc"] if tune_malloc else []
-    out = subprocess.run([sys.executable, str(PLAIN), "lm", "--cell", cell, "--steps", str(steps), "--hidden",
-                          str(HIDDEN), "--bptt", str(BPTT), "--batch", str(BATCH), *more], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(plain_args([cell], steps, tune_malloc=tune_malloc), env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"the plain loop failed:\n{out.stderr[-3000:]}")
     return float(out.stdout.split()[-1])

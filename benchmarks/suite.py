@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptb_throughput import BATCH, BPTT, HIDDEN, LAYERS, PLAIN, runner_overrides  # noqa: E402
+from ptb_throughput import BATCH, BPTT, HIDDEN, LAYERS, plain_args, runner_overrides  # noqa: E402
 from plain import WARMUP  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -59,6 +59,11 @@ def pairs(a, b, repeats: int) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
+def listed(options: tuple[str, ...]) -> str:
+    """The runner's extra overrides as a row name ends with them: ``, model.cuda_graphs=true``."""
+    return "".join(f", {option}" for option in options)
+
+
 def summary(name: str, a: list[float], b: list[float], unit: str) -> dict:
     ratios = [x / y for x, y in zip(a, b)]
     return {"name": name, "unit": unit, "a": statistics.median(a), "b": statistics.median(b),
@@ -86,15 +91,13 @@ def throughput(cell: str, impl: str, steps: int, repeats: int, env: dict[str, st
             return json.loads((Path(tmp) / "run" / "results.json").read_text())["train_tokens_per_s"]
 
     def plain() -> float:
-        cmd = [sys.executable, str(PLAIN), "lm", "--cell", cell, "--impl", impl, "--steps", str(steps), "--hidden",
-               str(hidden), "--bptt", str(bptt), "--batch", str(batch), "--device", device, "--tune-malloc"]
-        _, rss, out = measure(cmd, str(HERE), env)
+        _, rss, out = measure(plain_args([cell], steps, hidden, bptt, batch, impl, device), str(HERE), env)
         memory["plain"].append(rss)
         return float(out.split()[-1])
 
     runner_tps, plain_tps = pairs(runner, plain, repeats)
     name = f"{cell} {impl}" if shape == (HIDDEN, BPTT, BATCH) else f"{cell} {impl} {LAYERS}x{hidden} unroll {bptt}"
-    name += "".join(f", {option}" for option in options)
+    name += listed(options)
     return (summary(f"tokens/s {name}", runner_tps, plain_tps, "tokens/s"),
             summary(f"peak memory {name}", memory["runner"], memory["plain"], "KiB"))
 

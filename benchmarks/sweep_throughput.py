@@ -35,8 +35,8 @@ QUICK = ["experiment=long_term_deps_quick", "seed=0", "data=adding", "data.seq_l
          "grad=clip_norm", "logger=csv"]  # a smoke test of the script: 2 jobs
 
 
-def sweep(args: list[str], env: dict[str, str]) -> tuple[float, list[int]]:
-    """Wall seconds of one multirun of ``args`` (every job finished) and the thread count of each of its jobs."""
+def sweep(args: list[str], env: dict[str, str]) -> tuple[float, list[dict]]:
+    """Wall seconds of one multirun of ``args`` and the results.json of each of its jobs (every job wrote one)."""
     with tempfile.TemporaryDirectory() as tmp:
         wall, _, _ = measure([sys.executable, "-m", "runner", "-m", *args, "hydra.sweep.dir=sweep"], tmp, env)
         folder = Path(tmp) / "sweep"
@@ -44,7 +44,7 @@ def sweep(args: list[str], env: dict[str, str]) -> tuple[float, list[int]]:
         planned = len(run_dir.read_jobs(folder) or [])
     if len(records) != planned:
         sys.exit(f"{len(records)} of {planned} jobs wrote results.json: {' '.join(args)}")
-    return wall, [r["threads"] for r in records]
+    return wall, records
 
 
 def device_name(device: str) -> str:
@@ -76,7 +76,8 @@ def main() -> None:
     jobs: list[int] = []
 
     def run(name: str, extra: list[str]) -> float:
-        wall, counts = sweep([*common, *extra], env)
+        wall, records = sweep([*common, *extra], env)
+        counts = [record["threads"] for record in records]
         threads[name].update(counts)
         jobs.append(len(counts))
         print(f"{name}: {len(counts)} jobs in {wall:.1f} s", flush=True)

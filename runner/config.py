@@ -19,6 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 from runner.registry import Registry
 
 
+def is_count(value: Any) -> bool:
+    """Whether a config value is a whole number of at least 1 (YAML's ``true`` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 class Loss(str, Enum):
     mean = "mean"  # mean over every loss-carrying step: comparable across lengths
     sum = "sum"  # sum over steps, mean over the batch: the BPTT sequence loss

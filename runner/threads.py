@@ -22,12 +22,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from runner.config import is_count
+
 VARIABLE = "OMP_NUM_THREADS"
 
 
 def check(threads: Any) -> None:
     """Refuse a ``threads`` setting that is neither null nor a whole number of at least 1."""
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+    if threads is not None and not is_count(threads):
         raise ValueError(f"threads must be null or a whole number of at least 1, got {threads!r}")
 
 

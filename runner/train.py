@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from runner import distributed, durable, interrupt, registry, replay, replicates, resume, run_dir, threads, wandb_run
 from runner.allocator import tune_malloc
-from runner.config import typed
+from runner.config import is_count, typed
 from runner.run_dir import BEST, LAST, Status
 from runner.task import Task
 
@@ -198,7 +198,7 @@ def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: in
 
 
 def _check_checkpoint(every_n_steps: Any) -> None:
-    if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
+    if not is_count(every_n_steps):
         raise ValueError(f"checkpoint.every_n_steps must be a whole number of at least 1, got {every_n_steps!r}")
 
 
