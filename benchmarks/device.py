@@ -4,7 +4,7 @@
 
 With a GPU (one pair per comparison, --repeats for more; ten processes, estimated at 6-8 minutes on one H200 and not
 yet timed there), the runner as a GPU user runs it
-(``model.cuda_graphs=true``, runner/graphs.py; ``--eager`` leaves it out):
+(``model.cuda_graphs=true``, src/runner/_train/graphs.py; ``--eager`` leaves it out):
 (a) training tokens/s, runner / plain loop (benchmarks/plain.py), paired (A, B, then B, A):
     Zaremba et al. 2014's small (2x200, unroll 20) and medium (2x650, unroll 35) shapes at batch 20,
     fused lstm, gru and rnn (at a shape, the runner's three cells one multirun, the plain loop's
@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from readme_figures import machine  # noqa: E402
 from ptb_throughput import LAYERS, plain_args, runner_overrides  # noqa: E402
+from readme_figures import machine  # noqa: E402
 from suite import alternate, listed, markdown, measure, pairs, summary, throughput  # noqa: E402
 from sweep_throughput import sweep  # noqa: E402
 

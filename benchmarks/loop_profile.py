@@ -21,12 +21,12 @@ PARTS = [  # (part, frames that mark it); the first part with one of its frames 
     ("forward of the model", ("SequenceModel.forward (",)),
     ("backward", ("_engine_run_backward (",)),
     ("logging (self.log, Lightning's logger connector)", ("LightningModule.log", "logger_connector")),
-    ("gradient handler (clipping)", ("plugins/grad/",)),
+    ("gradient handler (clipping)", ("runner_plugins/grad/",)),
     ("gradient norms for the log, clip count", ("SequenceModel.on_before_optimizer_step (",)),
     ("optimizer (update, zero_grad)", ("_single_tensor_", "_multi_tensor_", "_fused_", "Optimizer.zero_grad (")),
     ("data (fetch and gather)", ("fetchers.py",)),
     ("callbacks", ("_call_callback_hooks (",)),
-    ("runner's bookkeeping (loss, metrics, divergence flag)", ("runner/model.py",)),
+    ("runner's bookkeeping (loss, metrics, divergence flag)", ("runner/_train/model.py",)),
 ]
 REST = "Lightning's loop itself (hooks, closure, precision plugin)"
 

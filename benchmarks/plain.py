@@ -187,12 +187,12 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--lightning", action="store_true", help="adding: the same loop in Lightning's Trainer")
     p.add_argument("--tune-malloc", action="store_true",
-                   help="raise glibc's malloc thresholds as the runner does (runner/allocator.py)")
+                   help="raise glibc's malloc thresholds as the runner does (src/runner/_train/allocator.py)")
     args = p.parse_args()
     if args.steps <= WARMUP + 1:
         p.error(f"--steps must be above {WARMUP + 1}: the first {WARMUP} batches are not counted")
     if args.tune_malloc:
-        from runner.allocator import tune_malloc
+        from runner._train.allocator import tune_malloc
 
         tune_malloc()
     if args.task == "lm":

@@ -81,7 +81,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=400, help="training steps per run (default 400)")
     p.add_argument("--threads", type=int, help="OMP_NUM_THREADS of both sides (default: torch's own choice)")
     p.add_argument("--same-allocator", action="store_true",
-                   help="the plain loop also raises glibc's malloc thresholds as the runner does (runner/allocator.py), "
+                   help="the plain loop also raises glibc's malloc thresholds as the runner does (src/runner/_train/allocator.py), "
                    "so that the ratio is the runner's own overhead")
     args = p.parse_args()
     if args.steps <= WARMUP + 1:

@@ -1,7 +1,7 @@
 """Where one training step's time goes on PTB shapes, and what glibc's malloc costs.
 
     python benchmarks/step_profile.py            # glibc's defaults
-    python benchmarks/step_profile.py --tuned    # with runner/allocator.py's thresholds
+    python benchmarks/step_profile.py --tuned    # with src/runner/_train/allocator.py's thresholds
 
 A plain 2x200 LSTM language model (vocabulary 10,000, batch 20, unroll 35, SGD, clip 5) on random
 tokens: milliseconds per step for the recurrent layers, the output layer with its softmax
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from runner.allocator import tune_malloc
+from runner._train.allocator import tune_malloc
 
 V, H, B, T, STEPS = 10_000, 200, 20, 35, 40
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptb_throughput import BATCH, BPTT, HIDDEN, LAYERS, plain_args, runner_overrides  # noqa: E402
 from plain import WARMUP  # noqa: E402
+from ptb_throughput import BATCH, BPTT, HIDDEN, LAYERS, plain_args, runner_overrides  # noqa: E402
 
 HERE = Path(__file__).parent
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from readme_figures import machine  # noqa: E402
 from suite import measure, pairs  # noqa: E402
 
-from runner import run_dir  # noqa: E402
+from runner._run_folder import run_dir  # noqa: E402
 
 HERE = Path(__file__).parent
 SWEEP = ["experiment=long_term_deps_quick", "seed=0", "data=adding,copy", "data.seq_len=10,20", "cell=rnn,lstm,gru",

@@ -13,7 +13,7 @@ import argparse
 import re
 from pathlib import Path
 
-from runner import aggregate, plots, report, tables
+from runner.report import aggregate, document, plots, tables
 
 DOCS = Path(__file__).resolve().parent
 README = DOCS.parent / "README.md"
@@ -29,7 +29,7 @@ def replace(text: str, name: str, body: str) -> str:
 
 
 def quick(sweep: Path, text: str) -> str:
-    configs = aggregate.group(report.read([sweep], {}))
+    configs = aggregate.group(document.read([sweep], {}))
     adding, copy = ([c for c in configs if c.facets["data"] == data] for data in ("adding", "copy"))
     plots.final_vs_length(adding, IMAGES / "final_adding.png")
     plots.solve_rate(adding, IMAGES / "solved_adding.png")
@@ -41,7 +41,7 @@ def quick(sweep: Path, text: str) -> str:
 
 
 def exploding(sweep: Path, text: str) -> str:
-    configs = aggregate.group(report.read([sweep], {}))
+    configs = aggregate.group(document.read([sweep], {}))
     plots.divergence(configs, IMAGES / "exploding_divergence.png")
     return replace(text, "exploding", tables.gradient_norms(configs))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.registry import BUILTIN_DIST
+from runner.plugins.registry import BUILTIN_DIST
 
 REPO = Path(__file__).resolve().parents[1]
 

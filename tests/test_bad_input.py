@@ -3,7 +3,6 @@
 import shutil
 
 import pytest
-
 from conftest import DATA, results, runner
 
 # (overrides, words the message must contain)

@@ -1,9 +1,9 @@
 """best.ckpt and best_val: every finished run has them, and the final validation counts as the periodic ones do."""
 
 import torch
-
 from conftest import TINY, results, runner
-from runner import run_dir
+
+from runner._run_folder import run_dir
 
 STEPS = [*TINY, "logger=csv"]
 

@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from runner_plugins.cells import CONFIGS, CellConfig, Impl, Nonlinearity, RecurrentInit, RNNConfig
+from runner_plugins.cells import (
+    CONFIGS,
+    CellConfig,
+    Impl,
+    Nonlinearity,
+    RecurrentInit,
+    RNNConfig,
+)
 from runner_plugins.cells.build import build_cell
 
 KINDS = ["rnn", "lstm", "gru"]

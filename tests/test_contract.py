@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from conftest import DATA
 from torch import nn
 
-from runner import registry, testing
-from runner.registry import Failure, Origin, Plugin, Registry
+from runner import testing
+from runner.plugins import registry
+from runner.plugins.registry import Failure, Origin, Plugin, Registry
 from runner.task import Task
 from runner.testing import ContractError
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import lightning as L
 import pytest
 import torch
-
 from conftest import TINY, results, runner
-from runner import distributed
+
+from runner._train import distributed
 from runner_plugins.tasks import SyntheticConfig
 from runner_plugins.tasks.synthetic import AddingData
 from runner_plugins.text import TextConfig

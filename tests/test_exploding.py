@@ -1,12 +1,12 @@
-"""experiments/exploding_gradients in miniature: without clipping the tanh RNN's loss blows up
+"""src/runner/_config/conf/experiment/exploding_gradients in miniature: without clipping the tanh RNN's loss blows up
 under plain SGD, with clipping it does not (Pascanu, Mikolov & Bengio 2013)."""
 
 from __future__ import annotations
 
 import pytest
-
 from conftest import results, runner
-from runner import aggregate, report
+
+from runner.report import aggregate, document
 
 SMALL = ["cell=rnn", "seed=0,1", "trainer.max_steps=60", "trainer.val_check_interval=30", "data.num_train=640",
          "data.num_val=64", "logger=csv"]
@@ -22,7 +22,7 @@ def study(tmp_path_factory):
 
 
 def configurations(root) -> dict[str, aggregate.Configuration]:
-    return {c.setting: c for c in aggregate.group(report.read([root / "sweep"], {}))}
+    return {c.setting: c for c in aggregate.group(document.read([root / "sweep"], {}))}
 
 
 def test_unclipped_runs_diverge_and_clipped_ones_do_not(study):

@@ -2,7 +2,14 @@
 
 import torch
 
-from runner_plugins.grad import ClipNormConfig, ClipValueConfig, NoneConfig, build_clip_norm, build_clip_value, build_none
+from runner_plugins.grad import (
+    ClipNormConfig,
+    ClipValueConfig,
+    NoneConfig,
+    build_clip_norm,
+    build_clip_value,
+    build_none,
+)
 
 
 def params_with_grads(*grads):

@@ -1,4 +1,4 @@
-"""model.cuda_graphs: the graphed passes compute what the eager model computes (runner/graphs.py).
+"""model.cuda_graphs: the graphed passes compute what the eager model computes (src/runner/_train/graphs.py).
 
 The capture itself needs a GPU (benchmarks/device.py checks it there); here, on any machine, the
 module the graph records is checked against the model's own forward, and the setting is refused
@@ -9,12 +9,12 @@ import json
 
 import pytest
 import torch
+from conftest import TINY, runner
 from torch.utils._pytree import tree_flatten, tree_map
 
-from conftest import TINY, runner
-from runner.config import ModelConfig, OptimConfig
-from runner.graphs import Core
-from runner.model import SequenceModel, detach
+from runner._config.schema import ModelConfig, OptimConfig
+from runner._train.graphs import Core
+from runner._train.model import SequenceModel, detach
 from runner.task import Task
 from runner_plugins.cells import CellConfig, Impl
 from runner_plugins.cells.build import build_cell

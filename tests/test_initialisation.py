@@ -10,13 +10,21 @@ import math
 
 import pytest
 import torch
+from conftest import runner
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 from torch import nn
 
-from conftest import runner
-from runner import config, registry
-from runner_plugins.cells import CONFIGS, Impl, LSTMConfig, Nonlinearity, RecurrentInit, RNNConfig
+from runner._config import schema
+from runner.plugins import registry
+from runner_plugins.cells import (
+    CONFIGS,
+    Impl,
+    LSTMConfig,
+    Nonlinearity,
+    RecurrentInit,
+    RNNConfig,
+)
 from runner_plugins.cells.build import build_cell
 from runner_plugins.tasks import SyntheticConfig
 from runner_plugins.tasks.synthetic import AddingData
@@ -126,8 +134,8 @@ def test_an_option_of_another_cell_is_refused_by_name(tmp_path, kind, option):
     ("gru", "gru", {"recurrent_init": "default"}),
 ])
 def test_the_initialisations_experiment_composes_each_configuration(variant, kind, expected):
-    config.store(registry.load())
-    with initialize_config_module("runner_conf", version_base="1.3"):
+    schema.store(registry.load())
+    with initialize_config_module("runner._config.conf", version_base="1.3"):
         cfg = compose("config", overrides=["experiment=initialisations", f"+initialisations={variant}"],
                       return_hydra_config=True)
     assert cfg.hydra.runtime.choices.cell == kind

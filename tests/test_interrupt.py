@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import results, runner, start
 from test_resume import KILLABLE, ONE_THREAD
-from runner.sweep import job_folder
+
+from runner._run_folder.sweep import job_folder
 
 RUN = [*KILLABLE, "logger=csv"]
 
@@ -106,7 +106,7 @@ def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_swe
     common = [k for k in RUN if not k.startswith("trainer.max_steps")]
     sweep = ["-m", "trainer.max_steps=4,3000,5", *common, "hydra.sweep.dir=sweep"]
     jobs = [tmp_path / "sweep" / f"{n}_{job_folder(','.join(sorted([*common, f'trainer.max_steps={steps}'])))}"
-            for n, steps in enumerate((4, 3000, 5))]  # as conf/config.yaml names them
+            for n, steps in enumerate((4, 3000, 5))]  # as src/runner/_config/conf/config.yaml names them
     first = start(*sweep, cwd=tmp_path, output="first.txt", env=ONE_THREAD)
     wait_for_checkpoint(jobs[1], 15, first)
 

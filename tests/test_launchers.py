@@ -13,7 +13,7 @@ import joblib
 import pytest
 from conftest import TINY, environment, runner
 
-from runner import run_dir
+from runner._run_folder import run_dir
 
 
 def sweep(cells: str = "rnn,gru", seq_lens: str = "6,8") -> list[str]:

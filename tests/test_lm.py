@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 import torch
-
 from conftest import results, runner
-from runner import lm
-from runner.language_model import LanguageModel
+
+from runner.lm import cli
+from runner.lm.language_model import LanguageModel
 from runner.task import Task
 
 # a small LSTM, a few hundred steps: seconds of training, yet far below uniform guessing (10,000)
@@ -28,7 +28,7 @@ def run_dir(tmp_path_factory):
 
 def ask(capsys, *argv: str):
     """``runner.lm`` in this process (the entry point itself is run once below), its --json answer."""
-    lm.main([*argv, "--json"])
+    cli.main([*argv, "--json"])
     return json.loads(capsys.readouterr().out)
 
 
@@ -79,13 +79,13 @@ def test_sample_is_reproducible_and_follows_the_temperature(run_dir, capsys):
 
 
 def test_the_readable_reports(run_dir, capsys):
-    lm.main(["next", str(run_dir), "the stock market", "--k", "3"])
+    cli.main(["next", str(run_dir), "the stock market", "--k", "3"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "after 'the stock market':" and len(lines) == 4 and lines[1].lstrip().startswith("1. ")
-    lm.main(["score", str(run_dir), "the cat sat"])
+    cli.main(["score", str(run_dir), "the cat sat"])
     out = capsys.readouterr().out
     assert "<eos>" in out and "log P(sentence) = " in out and "perplexity" in out and "over 4 tokens" in out
-    lm.main(["sample", str(run_dir), "--seed", "1", "--length", "5"])
+    cli.main(["sample", str(run_dir), "--seed", "1", "--length", "5"])
     assert capsys.readouterr().out.rstrip().endswith("(seed 1, temperature 1.0)")
 
 
@@ -117,7 +117,7 @@ def test_a_folder_without_a_trained_model_is_one_clear_line(run_dir, tmp_path, c
         for ckpt in (target / "checkpoints").iterdir():
             ckpt.write_bytes(ckpt.read_bytes()[:1000])
     with pytest.raises(SystemExit) as exit:
-        lm.main(["next", str(target), "the"])
+        cli.main(["next", str(target), "the"])
     assert exit.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("runner.lm: error: ") and message in err and err.count("\n") == 1

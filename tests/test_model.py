@@ -2,8 +2,8 @@
 
 import torch
 
-from runner.config import ModelConfig, OptimConfig, Optimizer
-from runner.model import SequenceModel
+from runner._config.schema import ModelConfig, OptimConfig, Optimizer
+from runner._train.model import SequenceModel
 from runner.task import Task
 from runner_plugins.cells import CellConfig
 from runner_plugins.cells.build import build_cell

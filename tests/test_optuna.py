@@ -5,9 +5,9 @@ import math
 
 import optuna
 import yaml
-
 from conftest import TINY, runner
-from runner.cli import objective
+
+from runner._train.cli import objective
 
 
 def test_a_small_search_scores_each_trial_by_its_run(tmp_path):

@@ -6,11 +6,11 @@ import csv
 
 import pytest
 import torch
+from conftest import runner
 from omegaconf import OmegaConf
 
-from conftest import runner
-from runner.config import ProbeConfig
-from runner.probe import GradFlow, Unroll, callbacks
+from runner._config.schema import ProbeConfig
+from runner._train.probe import GradFlow, Unroll, callbacks
 from runner_plugins.cells.build import FUSED, REFERENCE
 
 TANH_ADDING = ["cell=rnn", "data=adding", "data.seq_len=20", "data.batch_size=16", "data.num_train=64",

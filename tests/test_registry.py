@@ -4,7 +4,7 @@ import textwrap
 
 from conftest import fake_distribution, runner
 
-from runner.registry import BUILTIN_DIST
+from runner.plugins.registry import BUILTIN_DIST
 
 GOOD = textwrap.dedent('''
     from dataclasses import dataclass
@@ -48,7 +48,7 @@ DUPLICATE_AND_MALFORMED = textwrap.dedent('''
 
 
 def test_builtins_come_from_entry_points(tmp_path):
-    from runner import registry
+    from runner.plugins import registry
 
     plugins = registry.load()
     assert set(plugins.plugins["cell"]) >= {"rnn", "lstm", "gru"}

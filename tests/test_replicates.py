@@ -6,17 +6,18 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
 
-from runner import config, registry, replicates
+from runner._config import replicates, schema
+from runner.plugins import registry
 
 
 @pytest.fixture(scope="module", autouse=True)
 def options():
-    config.store(registry.load())
+    schema.store(registry.load())
 
 
 def composed(*overrides: str):
     """The job config (without Hydra's node) and the choices that ``python -m runner`` would give ``run``."""
-    with initialize_config_module(config_module="runner_conf", version_base="1.3"):
+    with initialize_config_module(config_module="runner._config.conf", version_base="1.3"):
         full = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
     choices = OmegaConf.to_container(full.hydra.runtime.choices)
     with open_dict(full):

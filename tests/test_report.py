@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 
 import pytest
-
 from conftest import REPO, results, runner
-from runner import aggregate, report
-from runner.config import experiments
+
+from runner.report import aggregate, document
 
 TINY = ["data.batch_size=16", "data.num_train=64", "data.num_val=32", "cell.hidden_size=8", "trainer.max_steps=6",
         "trainer.val_check_interval=2"]
@@ -29,7 +29,7 @@ def sweep(tmp_path_factory):
 
 
 def jobs(root, targets=None):
-    return report.read([root / "sweep", root / "failed"], targets or {})
+    return document.read([root / "sweep", root / "failed"], targets or {})
 
 
 def test_seeds_share_a_replicate_id_that_results_json_and_the_report_agree_on(sweep):
@@ -87,7 +87,7 @@ def test_report_md_aggregates_and_still_lists_every_job(sweep):
 
 def test_a_single_seed_sweep_says_it_has_no_interval(sweep, tmp_path):
     single = [j for j in jobs(sweep) if j.seed == 0]
-    text = report.write(single, tmp_path, [sweep]).read_text()
+    text = document.write(single, tmp_path, [sweep]).read_text()
     assert "no interval (n = 1)" in text and "seed=range(5)" in text
     rows = [r for r in text.split("## Configurations")[1].split("##")[0].splitlines() if r.startswith("| rnn")]
     assert rows and all("| 1 | val mse |" in r or "| 0 | – |" in r for r in rows)
@@ -110,20 +110,21 @@ def test_jobs_read_back_from_their_folders(sweep):
 
 def test_steps_to_target_is_the_first_validation_that_beats_it(sweep):
     folder = next(j.path for j in jobs(sweep) if j.status == "ok")
-    job = report.load(folder, {"mse": 1e9})  # any score beats this target: the first validation
+    job = document.load(folder, {"mse": 1e9})  # any score beats this target: the first validation
     assert job.reached_at == job.curve[0][0] and job.solved
-    never = report.load(folder, {"mse": -1.0})  # nothing beats a negative MSE
+    never = document.load(folder, {"mse": -1.0})  # nothing beats a negative MSE
     assert never.reached_at is None and not never.solved
 
 
 def test_the_quick_study_sweeps_seeds_as_replicates(tmp_path):
-    """experiments/long_term_deps_quick, trimmed by overrides to rnn on adding, one seed and 2 steps."""
-    assert "seed: range(3)" in experiments()["long_term_deps_quick"]
+    """src/runner/_config/conf/experiment/long_term_deps_quick, trimmed by overrides to rnn on adding, one seed and 2 steps."""
+    preset = resources.files("runner._config.conf") / "experiment" / "long_term_deps_quick.yaml"
+    assert "seed: range(3)" in preset.read_text()
     out = runner("-m", "experiment=long_term_deps_quick", "cell=rnn", "data=adding", "seed=0", "trainer.max_steps=2",
                  "data.num_train=64", "data.num_val=64", "logger=csv", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     (sweep,) = (tmp_path / "multirun" / "long_term_deps_quick").iterdir()
-    found = [report.load(folder, {}) for folder in report.run_folders([sweep])]
+    found = [document.load(folder, {}) for folder in document.run_folders([sweep])]
     grid = {(j.facets["seq_len"], j.facets["grad"]) for j in found}
     assert len(found) == 6 and grid == {(n, g) for n in (10, 20, 40) for g in ("none", "clip_norm")}
     assert all(j.status == "ok" and j.facets["cell"] == "rnn" and j.grad_flow for j in found)

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import torch
-
 from conftest import results, runner
 
 # dropout draws from the RNG, 7 batches an epoch: a kill lands mid-epoch, several epochs in

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-
 from conftest import TINY, fake_distribution, runner
-from runner import run_dir
-from runner.run_dir import FORMAT, Status
+
+from runner._run_folder import run_dir
+from runner._run_folder.run_dir import FORMAT, Status
 
 # A third-party corpus plugin, not the built-in text plugin: its own markers, its own vocabulary.
 WORDS = '''
@@ -118,7 +118,7 @@ def test_the_lock_names_its_holder_and_dies_with_it(tmp_path):
     import subprocess
     import sys
 
-    hold = ("import sys, time; from runner import run_dir\n"
+    hold = ("import sys, time; from runner._run_folder import run_dir\n"
             "with run_dir.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n")
     child = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:

@@ -1,11 +1,11 @@
-"""experiments/seed_table.py: every configuration of a sweep with its seeds side by side, and their mean."""
+"""runner.report.seed_table: every configuration of a sweep with its seeds side by side, and their mean."""
 
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from runner import run_dir
-from runner_experiments.seed_table import table
+from runner._run_folder import run_dir
+from runner.report.seed_table import table
 
 
 def job(sweep: Path, number: int, overrides: list[str], seq_len: int, seed: int, mse: float | None) -> None:

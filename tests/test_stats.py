@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runner import aggregate, stats
-from runner.report import Job
+from runner.report import aggregate, stats
+from runner.report.document import Job
 
 T_975 = {2: 4.302653, 5: 2.570582}  # Student's t, 97.5th percentile, by degrees of freedom (printed tables)
 Z_975 = 1.959964

@@ -76,7 +76,7 @@ def test_status_of_a_sweep_with_finished_failed_killed_and_unstarted_jobs(tmp_pa
 
     # a live process holding the folder's lock makes the job "running"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from runner import run_dir\n"
+        [sys.executable, "-c", "import sys, time; from runner._run_folder import run_dir\n"
          f"with run_dir.locked({str(killed)!r}):\n    print('held', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -103,7 +103,7 @@ def test_status_of_something_else_is_one_line(tmp_path):
 
 
 def test_time_left_counts_the_jobs_running_at_once():
-    from runner.status import Job, time_left
+    from runner.status.jobs import Job, time_left
 
     def jobs(*statuses):
         return [Job(num=i, name=str(i), status=s, wall_s=10.0 if s == "ok" else 3.0) for i, s in enumerate(statuses)]

@@ -1,7 +1,6 @@
 """The trainer group and the output folder: every bad value one clear line and exit 1; Lightning's other arguments still pass."""
 
 import pytest
-
 from conftest import results, runner
 from test_bad_input import assert_clear_failure
 
@@ -41,7 +40,7 @@ def test_any_other_lightning_argument_passes(tmp_path, tiny):
 
 
 def test_epochs_bound_a_run_without_a_step_limit(tmp_path, tiny):
-    # as experiments/ptb_small.yaml does: max_steps -1 is Lightning's "no limit"
+    # as src/runner/_config/conf/experiment/ptb_small.yaml does: max_steps -1 is Lightning's "no limit"
     out = runner(*tiny, "logger=csv", "trainer.max_steps=-1", "trainer.max_epochs=2", "trainer.val_check_interval=1.0",
                  "trainer.check_val_every_n_epoch=1", "hydra.run.dir=run", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr

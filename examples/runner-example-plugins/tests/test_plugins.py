@@ -5,11 +5,11 @@ the ``runner_train`` fixture comes from the runner's pytest plugin.
 """
 
 import torch
-
-from runner.testing import check_cell, check_plugins
 from runner_example_plugins.agc import AdaptiveClip
 from runner_example_plugins.indrnn import IndRNN
 from runner_example_plugins.temporal_order import BEGIN, END, X, Y, generate
+
+from runner.testing import check_cell, check_plugins
 
 SMALL_DATA = ["data.seq_len=20", "data.batch_size=4", "data.num_train=16", "data.num_val=8"]
 

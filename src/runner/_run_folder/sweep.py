@@ -1,0 +1,126 @@
+"""A multirun reports its jobs as they start and end, writes its plan, and sums up how it went.
+
+A Hydra callback (configured in src/runner/_config/conf/config.yaml under ``hydra.callbacks``):
+when the sweep starts it writes the jobs it will run into the sweep folder
+(``jobs.json``, so that ``python -m runner.status`` can name the jobs that never
+started); every job logs one line as it starts and one as it ends (``job k/N``,
+its overrides, status, metric, wall time, the time the sweep has left); at
+the end it prints the summary, and ``python -m runner`` exits 1 unless every
+job finished ``ok`` or ``diverged``, or is running in another process (a
+rerun of the sweep skips it: that job is not this sweep's failure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from runner._run_folder import run_dir
+from runner.status import jobs
+
+log = logging.getLogger("runner")
+
+NAME_BYTES = 200  # of a job folder's name from its overrides; file systems allow 255 bytes per name
+
+
+def job_folder(overrides: str) -> str:
+    """A job folder's name from its overrides (``hydra.job.override_dirname``), short enough for any file system.
+
+    A name over :data:`NAME_BYTES` is cut there and ends with 8 hex digits of its
+    SHA-1, so that jobs whose names share the first 200 bytes stay apart;
+    the folder's ``.hydra/overrides.yaml`` keeps them all.
+    """
+    raw = overrides.encode()
+    if len(raw) <= NAME_BYTES:
+        return overrides
+    return raw[:NAME_BYTES].decode(errors="ignore") + "~" + hashlib.sha1(raw).hexdigest()[:8]
+
+
+# src/runner/_config/conf/config.yaml names job folders with it, in the launching process and in launcher workers
+OmegaConf.register_new_resolver("runner.job_folder", job_folder, replace=True)
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+_outcome: list[jobs.Job] | None = None  # the jobs of the sweep this process ran, once it has ended
+
+
+def planned_jobs(config: DictConfig) -> list[list[str]] | None:
+    """The overrides of every job Hydra's basic sweeper will launch, in launch order; None for other sweepers.
+
+    The same expansion as BasicSweeper.sweep: the sweeper's params, then the
+    command line's overrides, as a Cartesian product. Other sweepers (Optuna)
+    choose their jobs as they go.
+    """
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+        return None
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
+    return [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+
+
+def varying(config: DictConfig) -> str:
+    """The job's overrides that differ between the sweep's jobs (all of them where the sweep wrote no plan)."""
+    plan = run_dir.read_jobs(Path(config.hydra.sweep.dir)) or []
+    values: dict[str, set[str]] = {}
+    for job in plan:
+        for override in job["overrides"]:
+            key, _, value = override.partition("=")
+            values.setdefault(key, set()).add(value)
+    mine = [o for o in config.hydra.overrides.task if len(values.get(o.partition("=")[0], ())) != 1]
+    return ",".join(mine) or "defaults"
+
+
+class SweepReport(Callback):
+    """One line per job as it starts and ends, the plan at the start and the summary at the end."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _outcome
+        _outcome = None
+        jobs = planned_jobs(config)
+        if jobs is not None:
+            run_dir.write_jobs(Path(config.hydra.sweep.dir), jobs)
+            print(f"sweep of {len(jobs)} jobs into {config.hydra.sweep.dir}", flush=True)
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.hydra.mode != RunMode.MULTIRUN:  # Hydra calls the job hooks in a single run too
+            return
+        log.info("job %s started: %s", self._number(config), varying(config))
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        folder = Path(config.hydra.runtime.output_dir)
+        if config.hydra.mode != RunMode.MULTIRUN or not (folder / run_dir.CONFIG).is_file():
+            return
+        job = jobs.job(folder)
+        value = f"{job.metric} {job.value:.4g}" if job.value is not None else "no metric"
+        sweep = jobs.jobs(Path(config.hydra.sweep.dir))
+        left = jobs.time_left(sweep)
+        log.info("job %s %s: %s  %s  %s  (sweep: %s left)", self._number(config), job.status,
+                 varying(config), value, jobs.duration(job.wall_s),
+                 jobs.duration(left) if left is not None else "?")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        global _outcome
+        _outcome = jobs.jobs(Path(config.hydra.sweep.dir))
+        print(jobs.summary(_outcome), flush=True)
+
+    @staticmethod
+    def _number(config: DictConfig) -> str:
+        """``k/N``: k from 1; N from the sweep's plan, or the sweeper's trial count, else unknown."""
+        plan = run_dir.read_jobs(Path(config.hydra.sweep.dir))
+        total = len(plan) if plan is not None else config.hydra.sweeper.get("n_trials", "?")
+        return f"{config.hydra.job.num + 1}/{total}"
+
+
+def exit_status() -> int:
+    """1 when this process ran a sweep in which a job did not finish ok or diverged, nor runs elsewhere; else 0."""
+    mine = [job for job in _outcome or [] if job.status != run_dir.Status.running]
+    return 1 if _outcome is not None and mine and not jobs.finished(mine) else 0

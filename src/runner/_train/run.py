@@ -1,0 +1,218 @@
+"""One run: build data, cell, gradient handler and model from the config, fit, record the outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from runner._config import replicates
+from runner._config.schema import is_count, typed
+from runner._run_folder import durable, interrupt, replay, resume, run_dir
+from runner._run_folder.run_dir import BEST, LAST, Status
+from runner._train import cpu, distributed, threads, wandb_run
+from runner._train.allocator import tune_malloc
+from runner.plugins import registry
+from runner.task import Task
+
+log = logging.getLogger("runner")
+
+
+def build(cfg: DictConfig, choices: dict[str, str]):
+    """The data module and the model of a composed config, from the installed plugins."""
+    datamodule = registry.load().get("data", choices["data"]).builder(typed(cfg.data))
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule, build_model(cfg, choices, datamodule.task)
+
+
+def build_model(cfg: DictConfig, choices: dict[str, str], task: Task):
+    """The model of a composed config for ``task``; no data needed (``runner.lm`` rebuilds a run's model)."""
+    from runner._train.model import SequenceModel
+
+    plugins = registry.load()
+    cell_cfg, grad_cfg = typed(cfg.cell), typed(cfg.grad)
+    model_cfg, optim_cfg = typed(cfg.model), typed(cfg.optim)
+    if task.inputs == "real":
+        cell_input = task.input_size
+    else:
+        cell_input = model_cfg.embed_size or getattr(cell_cfg, "hidden_size", None)
+        if cell_input is None:
+            raise ValueError(f"cell {choices['cell']!r} has no hidden_size: set model.embed_size")
+    cell = plugins.get("cell", choices["cell"]).builder(cell_cfg, cell_input)
+    handler = plugins.get("grad", choices["grad"]).builder(grad_cfg)
+    return SequenceModel(task, cell, cell_input, handler, model_cfg, optim_cfg)
+
+
+def quiet_lightning() -> None:
+    """One log stream (Hydra's), without Lightning's banners and tips repeated per sweep job."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")  # Hydra's files share the folder
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+    # under DDP the model sums its metrics over the processes itself, and gradient statistics are
+    # equal on every process after DDP's all-reduce: Lightning's advice to sync them does not apply
+    warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+
+
+def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list,
+        signals: interrupt.Signals) -> dict[str, Any]:
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from runner._train import live, probe
+    from runner._train.callbacks import Progress, Throughput
+
+    quiet_lightning()
+    if cfg.get("tune_malloc", True):
+        tune_malloc()
+    used_threads = threads.apply(cfg.get("threads"))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule, model = build(cfg, choices)
+    model.identity = resume.identity(cfg, choices)
+    task = model.task
+    monitor = f"val/{task.monitor}"
+    checkpoint = ModelCheckpoint(dirpath=folder / BEST.parent, filename=BEST.stem, monitor=monitor,
+                                 mode=task.monitor_mode)
+    # last.ckpt every few steps, for resuming after a kill; Lightning writes it atomically
+    last = ModelCheckpoint(dirpath=folder / LAST.parent, save_top_k=0, save_last=True,
+                           every_n_train_steps=cfg.checkpoint.every_n_steps)
+    throughput = Throughput()
+    csv_logger = CSVLogger(folder, name="", version="")
+    show = live.wanted(cfg.trainer.enable_progress_bar)
+    trainer = L.Trainer(
+        **{**OmegaConf.to_container(cfg.trainer, resolve=True), "enable_progress_bar": show},
+        default_root_dir=folder,
+        logger=[csv_logger, *loggers],
+        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, folder),
+                   interrupt.stop_after_step(signals, folder), *([live.LiveProgress()] if show else [])],
+        plugins=[durable.checkpoint_io()],
+    )
+    distributed.check_launch(trainer)
+    if trainer.is_global_zero:  # under DDP the other processes write nothing
+        keep_metrics(csv_logger, plan.step)
+        run_dir.write_task(folder, task)  # what tools such as runner.lm need besides the checkpoint
+    trainer.fit(model, datamodule=replay.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
+    trainer.save_checkpoint(folder / LAST, weights_only=False)  # the full state: resumable
+    outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
+                               "baseline": task.baseline, "threads": used_threads}
+    best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
+    if model.diverged_at is not None:
+        outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at,
+                       diverged_noticed_at_step=model.noticed_at)
+    else:
+        if model.validated_at != trainer.global_step:  # the final weights have not been scored yet
+            trainer.validate(model, datamodule=datamodule, verbose=False, weights_only=True)
+        outcome.update(status=Status.ok, val=_strip(trainer.callback_metrics, "val/"))
+        final = outcome["val"].get(task.monitor)
+        if final is not None and math.isfinite(final) and (best is None or _better(final, best, task.monitor_mode)):
+            trainer.save_checkpoint(folder / BEST, weights_only=False)  # the final validation counts for best, as the periodic ones do
+            best = final
+        if task.has_test:
+            tested = trainer.test(model, datamodule=datamodule, verbose=False, weights_only=True)[0]
+            outcome["test"] = _strip(tested, "test/")
+    if best is not None and math.isfinite(best):
+        outcome["best_val"] = {task.monitor: best}
+    per_process = throughput.tokens_per_s  # rank 0's part of every batch
+    outcome["train_tokens_per_s"] = per_process * trainer.world_size if per_process is not None else None
+    return outcome
+
+
+def keep_metrics(logger, step: int) -> None:
+    """Keep the rows of metrics.csv logged before the checkpoint; Lightning's CSV writer deletes the file."""
+    header, rows = run_dir.metrics_before(logger.log_dir, step)
+    writer = logger.experiment  # creating the writer removes the old file
+    if rows:
+        run_dir.write_metrics(logger.log_dir, header, rows)
+        writer.metrics_keys = sorted(header)
+
+
+def _better(value: float, than: float, mode: str) -> bool:
+    return value > than if mode == "max" else value < than
+
+
+def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    return {k[len(prefix) :]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any]:
+    """Train one configuration and write ``results.json``; a failure is recorded, not raised.
+
+    A folder that already holds this run finished is left as it is; one that
+    holds another configuration's work is refused (``run_dir.RunFolderError``),
+    and so is one that another live process writes (``run_dir.FolderBusy``).
+    SIGINT and SIGTERM stop the run after a checkpoint (``runner.interrupt``).
+    """
+    folder = Path(folder)
+    with _only_writer(folder), interrupt.handled() as signals:
+        try:
+            return _attempt(cfg, choices, folder, signals)
+        except interrupt.Interrupted as stop:  # before or after training: the folder's records stay as they are
+            return interrupt.outcome(stop, folder)
+
+
+def _only_writer(folder: Path) -> contextlib.AbstractContextManager:
+    """The folder's lock, held by the process that writes it (under DDP, the others share rank 0's)."""
+    return run_dir.locked(folder) if distributed.is_writer() else contextlib.nullcontext()
+
+
+def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: interrupt.Signals) -> dict[str, Any]:
+    plan = resume.plan(folder, cfg, choices)
+    if plan.finished is not None:
+        log.info("already finished in %s: skipped (resume=false to run it again)", folder)
+        return plan.finished
+    if plan.checkpoint is not None:
+        log.info("resuming from %s", plan.checkpoint)
+    start = time.perf_counter()
+    record: dict[str, Any] = {
+        "status": Status.failed,
+        **{kind: choices.get(kind) for kind in ("cell", "data", "grad", "optim")},
+        "seed": cfg.seed,
+        **replicates.describe(cfg, choices),  # the configuration this seed replicates
+        "config": run_dir.resolved(cfg),
+    }
+    try:
+        for node in ("cell", "data", "grad", "model", "optim", "trainer"):
+            typed(cfg[node])  # every value checked before torch and W&B start: a typo costs no time
+        _check_checkpoint(cfg.checkpoint.every_n_steps)
+        threads.check(cfg.get("threads"))
+    except ValueError as exc:
+        record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}")
+        return _write(folder, record, start)
+    with wandb_run.tracked(cfg, choices, folder, record) as loggers:  # the W&B run ends with the block
+        try:
+            record.update(fit(cfg, choices, folder, plan, loggers, signals))
+        except interrupt.Interrupted as stop:  # after a checkpoint to continue from
+            record.update(interrupt.outcome(stop, folder))
+        except Exception as exc:  # the record says why; a multirun goes on with the next job
+            error = cpu.explain(exc, str(cfg.trainer.precision)) or f"{type(exc).__name__}: {exc}"
+            record.update(status=Status.failed, error=error, traceback=traceback.format_exc())
+        return _write(folder, record, start)
+
+
+def _check_checkpoint(every_n_steps: Any) -> None:
+    if not is_count(every_n_steps):
+        raise ValueError(f"checkpoint.every_n_steps must be a whole number of at least 1, got {every_n_steps!r}")
+
+
+def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]:
+    record["wall_s"] = round(time.perf_counter() - start, 3)
+    if distributed.is_writer():
+        try:
+            run_dir.write_results(folder, record)
+        except OSError as exc:  # a full disk, lost permissions: the checkpoint written before stays
+            raise run_dir.RunFolderError(
+                f"cannot write {folder / run_dir.RESULTS}: {exc.strerror or exc}. {LAST} is intact: "
+                "fix this and re-run the same command to continue") from None
+    return record

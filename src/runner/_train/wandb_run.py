@@ -1,0 +1,160 @@
+"""``logger=wandb``: one Weights & Biases run per job, next to the metrics.csv every run writes.
+
+The run is written to ``RUN_DIR/wandb``. It goes online when the machine is
+logged in (``wandb login``), offline otherwise (``wandb sync`` uploads it
+later); ``WANDB_MODE`` or ``logger.mode`` decide instead when set. W&B never
+stops training: if it cannot start, one warning and the job goes on without
+it. ``wandb`` is imported only here, and only when a run starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from omegaconf import DictConfig
+
+from runner._config import replicates
+from runner._config.schema import WandbConfig, typed
+from runner._run_folder import run_dir
+from runner._train import distributed
+from runner.report.facets import facets
+
+log = logging.getLogger("runner")
+
+STEP = "trainer/global_step"  # the x axis of every metric, as Lightning's WandbLogger logs it
+SUMMARY = ("status", "steps", "wall_s", "monitor", "diverged_at_step", "error", "train_tokens_per_s")
+CURVES = 8  # gradient-flow curves drawn in the W&B plot; grad_flow.csv keeps them all
+
+
+@contextlib.contextmanager
+def tracked(cfg: DictConfig, choices: dict[str, str], folder: Path, record: dict[str, Any]) -> Iterator[list]:
+    """The Lightning loggers W&B adds to this job (none without it), for the duration of the block.
+
+    On leaving the block, whatever happened in it, the W&B run gets ``record``
+    (status and final metrics) as its summary and ends, so that the next job
+    of a multirun starts a run of its own.
+    """
+    run = start(cfg, choices, folder)
+    try:
+        yield [] if run is None else [lightning_logger(run)]
+    finally:
+        if run is not None:
+            finish(run, record)
+
+
+def start(cfg: DictConfig, choices: dict[str, str], folder: Path) -> Any | None:
+    """The W&B run of this job, or None: another logger, W&B disabled, not rank 0, or W&B failed."""
+    if choices.get("logger") != "wandb" or not distributed.is_writer():
+        return None
+    settings: WandbConfig = typed(cfg.logger)
+    chosen = settings.mode.value if settings.mode is not None else None
+    if (chosen or os.environ.get("WANDB_MODE")) == "disabled":
+        return None
+    try:
+        import wandb
+
+        unlogged = chosen is None and not os.environ.get("WANDB_MODE") and not wandb.login(prompt=False, verify=False)
+        if unlogged:
+            chosen = "offline"
+        hydra = _hydra()
+        run = wandb.init(
+            project=settings.project, entity=settings.entity,
+            group=settings.group or default_group(hydra, choices), job_type=settings.job_type,
+            name=settings.name or default_name(hydra, choices), tags=tags(cfg, choices) + list(settings.tags),
+            config={**run_dir.resolved(cfg), **replicates.describe(cfg, choices)}, dir=folder, mode=chosen,
+            reinit="create_new",  # never continue another job's run
+            settings=wandb.Settings(quiet=True),  # our log says where the run went; no per-job banners
+        )
+    except Exception as exc:  # W&B is a record of the run, never a reason to lose it
+        log.warning("W&B did not start, training goes on without it: %s: %s", type(exc).__name__, exc)
+        return None
+    if run.offline:
+        why = " (no W&B credentials: `wandb login` makes the next runs go online)" if unlogged else ""
+        log.info("W&B run %s is offline%s; upload it with: wandb sync %s", run.id, why, Path(run.dir).parent)
+    else:
+        log.info("W&B run %s: %s", run.id, run.url)
+    return run
+
+
+def lightning_logger(run: Any):
+    """Lightning's WandbLogger over our run, with the step axis it sets up for the runs it starts itself."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    run.define_metric(STEP)
+    run.define_metric("*", step_metric=STEP, step_sync=True)
+    return WandbLogger(experiment=run, project=run.project)
+
+
+def finish(run: Any, record: dict[str, Any]) -> None:
+    try:
+        run.summary.update(summary(record))
+        run.finish(exit_code=0 if record.get("status") in run_dir.FINISHED else 1)
+        import wandb
+
+        wandb.teardown()  # returns once the run's files are complete on disk
+    except Exception as exc:
+        log.warning("W&B did not finish cleanly: %s: %s", type(exc).__name__, exc)
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    """The job's outcome as W&B summary keys: status, steps, val/..., best_val/..., baseline/..."""
+    record = run_dir.clean(record)
+    out = {key: record[key] for key in SUMMARY if record.get(key) is not None}
+    for part in ("val", "test", "best_val", "baseline"):
+        out.update({f"{part}/{name}": value for name, value in (record.get(part) or {}).items()})
+    return out
+
+
+def tags(cfg: DictConfig, choices: dict[str, str]) -> list[str]:
+    described = facets(choices, run_dir.resolved(cfg))
+    experiment = choices.get("experiment")
+    replicate = f"replicate={replicates.replicate_id(cfg, choices)}"  # the seeds of one configuration
+    named = [f"experiment={experiment}"] if experiment else []
+    return [f"{k}={v}" for k, v in described.items()] + [replicate] + named
+
+
+def default_group(hydra: Any | None, choices: dict[str, str]) -> str | None:
+    """The sweep folder in a multirun (one group per sweep), else the experiment, if any."""
+    from hydra.types import RunMode
+
+    if hydra is not None and hydra.mode == RunMode.MULTIRUN:
+        return str(hydra.sweep.dir)
+    return choices.get("experiment")
+
+
+def default_name(hydra: Any | None, choices: dict[str, str]) -> str:
+    """The job's command-line overrides (the experiment is its group), else its cell, data and grad."""
+    overrides = [o for o in (hydra.overrides.task if hydra is not None else []) if not o.startswith("experiment=")]
+    return ",".join(overrides) or "/".join(str(choices.get(k)) for k in ("cell", "data", "grad"))
+
+
+def _hydra() -> Any | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def log_grad_flow(trainer: Any, rows: list[tuple[int, int, float]]) -> None:
+    """The gradient-flow probe's curves as a W&B table and line plot, when the job has a W&B run."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    runs = [logger.experiment for logger in trainer.loggers if isinstance(logger, WandbLogger)]
+    if not runs or not rows:
+        return
+    import wandb
+
+    probed = sorted({step for step, _, _ in rows})
+    n = min(CURVES, len(probed))  # evenly spaced, the first and the last included
+    shown = sorted({probed[i * (len(probed) - 1) // max(n - 1, 1)] for i in range(n)})
+    kept = [row for row in rows if row[0] in shown]
+    curves = [[(t, norm) for step, t, norm in kept if step == s] for s in shown]
+    plot = wandb.plot.line_series(
+        xs=[[t for t, _ in c] for c in curves], ys=[[n for _, n in c] for c in curves],
+        keys=[f"step {s}" for s in shown], title="gradient flow: ||dL/dh_t|| by time step t", xname="t",
+    )
+    table = wandb.Table(columns=["step", "t", "norm"], data=[list(row) for row in kept])
+    runs[0].log({"grad_flow/curves": plot, "grad_flow/table": table, STEP: trainer.global_step})

@@ -1,0 +1,207 @@
+"""The sweep report's tables, in Markdown: configurations over seeds, lengths solved, comparisons, jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from runner.report.aggregate import SOLVED_BY, Comparison, Configuration, longest_solved
+from runner.report.facets import cell_key
+from runner.report.stats import Rate, Summary
+
+if TYPE_CHECKING:
+    from runner.report.document import Job
+
+QUANTILE = 99  # of the gradient norms before the handler
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(value) if isinstance(value, int) else f"{value:.3g}"
+
+
+def mean_interval(summary: Summary | None) -> str:
+    """``0.0126 [0.0049, 0.0203]``; the mean alone for one seed."""
+    if summary is None:
+        return "–"
+    if summary.low is None:
+        return fmt(summary.mean)
+    return f"{fmt(summary.mean)} [{fmt(summary.low)}, {fmt(summary.high)}]"
+
+
+def rate_text(rate: Rate) -> str:
+    """``2/3 [0.21, 0.94]``"""
+    if not rate.n:
+        return "–"
+    return f"{rate.k}/{rate.n} [{rate.low:.2f}, {rate.high:.2f}]"
+
+
+def _row(cells: list[Any]) -> str:
+    return "| " + " | ".join(fmt(c).replace("|", "/") for c in cells) + " |"
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    return "\n".join([_row(head), "|" + " --- |" * len(head), *(_row(r) for r in rows)])
+
+
+def _cells(configs: list[Configuration]) -> list[str]:
+    return sorted({str(c.facets["cell"]) for c in configs}, key=cell_key)
+
+
+def _others(configs: list[Configuration]) -> bool:
+    return any(c.first.variant for c in configs)
+
+
+def overview(configs: list[Configuration]) -> str:
+    """Final metric by cell: one row per (data, gradient setting, length), the cells side by side."""
+    cells = _cells(configs)
+    rows: dict[tuple, dict[str, Configuration]] = {}
+    for c in configs:
+        key = (c.facets["data"], c.setting, c.first.variant, c.facets["seq_len"])
+        rows.setdefault(key, {})[str(c.facets["cell"])] = c
+    head = ["data", "grad", *(["other settings"] if _others(configs) else []), "seq_len", "metric (baseline)", *cells]
+    out = []
+    for (data, name, rest, length), by_cell in rows.items():
+        scored = next(iter(by_cell.values())).scored
+        metric = f"{scored.metric} ({fmt(scored.baseline)})" if scored.metric else "–"
+        entries = [_entry(by_cell[cell]) if cell in by_cell else "" for cell in cells]
+        out.append([data, name, *([rest] if _others(configs) else []), length, metric, *entries])
+    return _table(head, out)
+
+
+def _entry(c: Configuration) -> str:
+    """``0.0126 [0.0049, 0.0203], solved 3/3`` (``1 diverged`` where any did)."""
+    text = [mean_interval(c.final), f"solved {c.solved.k}/{c.n}"]
+    if c.diverged.k:
+        text.append(f"{c.diverged.k} diverged")
+    return ", ".join(text) if c.n else "no outcome"
+
+
+def configurations(configs: list[Configuration]) -> str:
+    """One row per configuration: the final metric over its seeds, its solve and divergence rates."""
+    head = ["cell", "data", "seq_len", "grad", "threshold", *(["other settings"] if _others(configs) else []),
+            "seeds", "metric", "mean ± sd", "95 % CI (t)", "median", "range", "solved (95 % CI)",
+            "diverged (95 % CI)", "failed", "replicate"]
+    rows = []
+    for c in configs:
+        f, s = c.facets, c.final
+        spread = f"{fmt(s.mean)} ± {fmt(s.std)}" if s and s.std is not None else fmt(s and s.mean)
+        ci = f"[{fmt(s.low)}, {fmt(s.high)}]" if s and s.low is not None else "–"
+        span = f"{fmt(s.min)} – {fmt(s.max)}" if s else "–"
+        lost = ", ".join(f"{c.count(st)} {st}" for st in ("failed", "unfinished") if c.count(st)) or "0"
+        rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"],
+                     *([c.first.variant] if _others(configs) else []), c.n,
+                     c.scored.metric and f"val {c.scored.metric}", spread, ci, s and s.median, span,
+                     rate_text(c.solved), rate_text(c.diverged), lost, f"`{c.first.replicate}`"])
+    return _table(head, rows)
+
+
+def solved_lengths(configs: list[Configuration]) -> str:
+    """Per data, gradient setting and cell: the longest length solved in at least 80 % of the seeds."""
+    cells = _cells(configs)
+    head = ["data", "grad", *(["other settings"] if _others(configs) else []), *cells]
+    rows = []
+    for (data, name, rest), by_cell in longest_solved(configs).items():
+        entries = []
+        for cell in cells:
+            best = by_cell.get(cell)
+            entries.append(f"{best.facets['seq_len']} ({best.solved.k}/{best.n})" if best else
+                           ("none" if cell in by_cell else ""))
+        rows.append([data, name, *([rest] if _others(configs) else []), *entries])
+    return _table(head, rows) + f"\n\n(solved: at least {SOLVED_BY:.0%} of the seeds reach the target)"
+
+
+def verdict(pair: Comparison) -> str:
+    """``lstm better``, ``not resolved with 3 and 3 seeds`` or ``no interval below 2 seeds a side``."""
+    r = pair.result
+    if r.low is None:
+        return "no interval below 2 seeds a side"
+    if r.resolved:
+        return f"{pair.a.facets['cell'] if r.p > 0.5 else pair.b.facets['cell']} better"
+    return f"not resolved with {pair.a.n} and {pair.b.n} seeds"
+
+
+def _where(pair: Comparison) -> str:
+    return pair.a.setting + (f", {pair.a.first.variant}" if pair.a.first.variant else "")
+
+
+def comparisons(pairs: list[Comparison]) -> str:
+    """P(A better than B) with its bootstrap interval, the Mann-Whitney p-value and the verdict."""
+    head = ["data", "seq_len", "grad", "A", "B", "seeds", "P(A better than B)", "95 % CI (bootstrap)",
+            "Mann-Whitney p", "verdict"]
+    rows = []
+    for pair in pairs:
+        a, b, r = pair.a, pair.b, pair.result
+        ci = f"[{r.low:.2f}, {r.high:.2f}]" if r.low is not None else "–"
+        rows.append([a.facets["data"], a.facets["seq_len"], _where(pair), a.facets["cell"], b.facets["cell"],
+                     f"{a.n} / {b.n}", f"{r.p:.2f}", ci, f"{r.p_value:.2g}", verdict(pair)])
+    return _table(head, rows)
+
+
+def verdicts(pairs: list[Comparison]) -> str:
+    """The comparisons at a glance: one row per (data, grad, length), one column per pair of cells."""
+    names = list(dict.fromkeys(f"{p.a.facets['cell']} vs {p.b.facets['cell']}" for p in pairs))
+    rows: dict[tuple, dict[str, str]] = {}
+    for pair in pairs:
+        r = pair.result
+        ci = f" [{r.low:.2f}, {r.high:.2f}]" if r.low is not None else ""
+        key = (pair.a.facets["data"], _where(pair), pair.a.facets["seq_len"])
+        rows.setdefault(key, {})[f"{pair.a.facets['cell']} vs {pair.b.facets['cell']}"] = (
+            f"{r.p:.2f}{ci}: {verdict(pair)}")
+    head = ["data", "grad", "seq_len", *(f"P({n.replace(' vs ', ' better than ')})" for n in names)]
+    return _table(head, [[*key, *(row.get(n, "") for n in names)] for key, row in rows.items()])
+
+
+def gradient_norms(configs: list[Configuration]) -> str:
+    """Per configuration: the divergence rate, the final metric of the runs that did not diverge, the
+    gradient norms before clipping (99th percentile and maximum over the logged steps of all seeds) and
+    the clip rate (the fraction of all steps the handler changed, mean over seeds)."""
+    head = ["cell", "data", "seq_len", "grad", "threshold", "seeds", "diverged (95 % CI)",
+            "final, not diverged: mean [95 % CI]", "solved", f"‖g‖ p{QUANTILE}", "‖g‖ max", "logged steps",
+            "clip rate (min – max)"]
+    rows = []
+    for c in configs:
+        if not len(c.norms):
+            continue
+        f, clip = c.facets, c.clip_rate
+        clipped = "–"  # grad=none changes nothing
+        if clip is not None and f["threshold"] is not None:
+            clipped = f"{fmt(clip.mean)} ({fmt(clip.min)} – {fmt(clip.max)})"
+        rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"], c.n, rate_text(c.diverged),
+                     mean_interval(c.final), f"{c.solved.k}/{c.n}", _quantile(c.norms), _quantile(c.norms, 100),
+                     len(c.norms), clipped])
+    return _table(head, rows) if rows else ""
+
+
+def _quantile(values: np.ndarray, q: float = QUANTILE) -> float:
+    """A value that was measured (no interpolation), so that an overflowed norm stays inf, never NaN."""
+    return float(np.percentile(values, q, method="inverted_cdf"))
+
+
+def jobs(every: list[Job], root: Path) -> str:
+    """One row per job, failures and divergences included."""
+    head = ["cell", "data", "seq_len", "grad", "threshold", "seed", "status", "metric", "final", "best", "baseline",
+            "target", "steps to target", "replicate", "job"]
+    rows = []
+    for job in every:
+        f = job.facets
+        reached = "not reached" if job.reached_at is None and job.target is not None else job.reached_at
+        rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"], job.seed, job.status_text,
+                     job.metric and f"val {job.metric}", job.final, job.best, job.baseline, job.target, reached,
+                     f"`{job.replicate}`", _link(job.path, root)])
+    return _table(head, rows)
+
+
+def _link(path: Path, root: Path) -> str:
+    """A link to the run folder, named by its Hydra job number when it has one (``3_cell=gru,...``)."""
+    number, sep, _ = path.name.partition("_")
+    try:
+        target = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        target = path.resolve()
+    return f"[{number if sep and number.isdigit() else path.name}](<{target}>)"

@@ -1,0 +1,174 @@
+"""``python -m runner.status DIR``: how a sweep or a run stands, read from its folders alone.
+
+Per job: its status (what results.json says; else ``running`` while a live
+process holds the folder's lock, ``unfinished`` when none does; ``pending``
+when the sweep's ``jobs.json`` lists it and it never started), steps done of
+the total, the last validation value of the task's metric, and the wall time.
+Exit status 0 when every job finished ``ok`` or ``diverged``, 1 otherwise.
+Nothing here imports torch or lightning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from runner._run_folder import run_dir
+from runner._run_folder.run_dir import FINISHED, Status
+
+
+@dataclasses.dataclass
+class Job:
+    """One job of a sweep (or the one run of a run folder) as its folder shows it."""
+
+    num: int | None  # the job's number in its sweep (hydra.job.num); None for a single run
+    name: str  # the folder below the sweep folder, or the overrides of a pending job
+    status: str
+    steps: int | None = None
+    total: int | None = None  # trainer.max_steps; None when epochs bound the run
+    metric: str | None = None  # "val/mse", ...
+    value: float | None = None
+    wall_s: float | None = None
+    error: str | None = None
+
+
+def job(folder: Path, name: str | None = None) -> Job:
+    """The state of the run in ``folder``."""
+    folder = Path(folder)
+    record = run_dir.read_results(folder) or {}
+    hydra = OmegaConf.load(folder / run_dir.HYDRA).hydra if (folder / run_dir.HYDRA).is_file() else None
+    num = hydra.job.get("num") if hydra is not None and hydra.mode == "MULTIRUN" else None
+    config = run_dir.saved_config(folder)
+    max_steps = OmegaConf.select(config, "trainer.max_steps")
+    state = Job(num=num, name=name or folder.name, status=record.get("status") or str(run_dir.status(folder)),
+                total=max_steps if isinstance(max_steps, int) and max_steps > 0 else None,
+                error=record.get("error"))
+    task = run_dir.read_task(folder)
+    monitor = record.get("monitor") or (f"val/{task.monitor}" if task else None)
+    curve = run_dir.metric_curve(folder, monitor) if monitor else []
+    state.metric = monitor
+    state.value = (record.get("val") or {}).get(monitor.removeprefix("val/")) if record.get("val") and monitor else (
+        curve[-1][1] if curve else None)
+    state.steps = record.get("steps", last_step(folder))
+    start = (folder / run_dir.CONFIG).stat().st_mtime
+    if "wall_s" in record:
+        state.wall_s = record["wall_s"]
+    elif state.status == Status.running:
+        state.wall_s = time.time() - start
+    else:  # killed: until the last thing it wrote
+        written = [p.stat().st_mtime for p in (folder / run_dir.METRICS, folder / run_dir.LAST) if p.exists()]
+        state.wall_s = max(written, default=start) - start
+    return state
+
+
+def last_step(folder: Path) -> int | None:
+    """The step of the last row of metrics.csv, read from the file's end."""
+    path = Path(folder) / run_dir.METRICS
+    if not path.is_file():
+        return None
+    with path.open("rb") as f:
+        header = f.readline().decode().strip().split(",")
+        f.seek(0, 2)
+        f.seek(max(f.tell() - 4096, 0))
+        lines = f.read().decode(errors="replace").strip().splitlines()
+    if "step" not in header or len(lines) < 2:
+        return None
+    row = lines[-1].split(",")
+    try:
+        return int(row[header.index("step")])
+    except (IndexError, ValueError):
+        return None
+
+
+def jobs(folder: Path) -> list[Job]:
+    """Every job of the sweep (or the run) in ``folder``: those with a folder, then those its plan lists that never started."""
+    folder = Path(folder)
+    found = [job(run, str(run.relative_to(folder)) if run != folder else folder.name)
+             for run in run_dir.run_folders([folder])]
+    started = {j.num for j in found}
+    plan = run_dir.read_jobs(folder) or []
+    found += [Job(num=p["num"], name=",".join(p["overrides"]), status=str(Status.pending))
+              for p in plan if p["num"] not in started]
+    return sorted(found, key=lambda j: (j.num is None, j.num or 0, j.name))
+
+
+def finished(states: list[Job]) -> bool:
+    """Whether every job ended with a result (ok or diverged)."""
+    return bool(states) and all(j.status in FINISHED for j in states)
+
+
+def summary(states: list[Job]) -> str:
+    """``36 jobs: 34 ok, 1 diverged, 1 failed: 7_cell=rnn (failed: ValueError: ...)``."""
+    counts = Counter(j.status for j in states)
+    order = [str(s) for s in Status] + sorted(set(counts) - {str(s) for s in Status})
+    text = f"{len(states)} job{'s' if len(states) != 1 else ''}: " + ", ".join(
+        f"{counts[s]} {s}" for s in order if counts[s])
+    others = [j for j in states if j.status not in FINISHED]
+    if others:
+        shown = [f"{j.name} ({j.status}{': ' + j.error if j.error else ''})" for j in others[:5]]
+        text += ": " + "; ".join(shown) + ("; ..." if len(others) > 5 else "")
+    return text
+
+
+def time_left(states: list[Job]) -> float | None:
+    """Seconds the jobs without a result will take, at the mean wall time of those with one.
+
+    The jobs running now tell how many run at once: one under Hydra's basic
+    launcher, up to its ``n_jobs`` under ``hydra/launcher=parallel``.
+    """
+    done = [j.wall_s for j in states if j.status not in (Status.running, Status.pending, Status.unfinished)
+            and j.wall_s is not None]
+    todo = sum(j.status in (Status.running, Status.pending, Status.unfinished) for j in states)
+    at_once = max(1, sum(j.status == Status.running for j in states))
+    return sum(done) / len(done) * todo / at_once if done else None
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = round(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else (
+        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s")
+
+
+def table(states: list[Job]) -> str:
+    rows = [("job", "status", "steps", "metric", "wall", "folder")]  # job k counted from 1, as the sweep's log does
+    for j in states:
+        steps = f"{'-' if j.steps is None else j.steps}/{'?' if j.total is None else j.total}"
+        value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
+        rows.append(("-" if j.num is None else str(j.num + 1), j.status, steps, value, duration(j.wall_s), j.name))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m runner.status", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="a sweep folder (multirun/DATE/TIME) or a run folder")
+    parser.add_argument("--json", action="store_true", help="one JSON object: jobs, summary, finished")
+    args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        print(f"runner.status: error: {args.folder} is not a folder", file=sys.stderr)
+        sys.exit(1)
+    states = jobs(args.folder)
+    if not states:
+        print(f"runner.status: error: {args.folder} holds no run folder and no sweep plan ({run_dir.JOBS})",
+              file=sys.stderr)
+        sys.exit(1)
+    if args.json:
+        content: dict[str, Any] = {"jobs": [dataclasses.asdict(j) for j in states], "summary": summary(states),
+                                   "finished": finished(states), "time_left_s": time_left(states)}
+        print(json.dumps(run_dir.clean(content), indent=2))
+    else:
+        print(table(states))
+        left = time_left(states)
+        print(summary(states) + (f"  (about {duration(left)} left)" if left and not finished(states) else ""))
+    sys.exit(0 if finished(states) else 1)
+
