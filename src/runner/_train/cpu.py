@@ -14,24 +14,25 @@ from pathlib import Path
 ONEDNN_REFUSED = "could not create a primitive descriptor"
 
 
+@functools.cache
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (empty where there is none)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+    except OSError:
+        return {}
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
 def vector_extensions() -> list[str]:
     """The SIMD extensions the CPU reports (``avx2``, ``avx512f``, ``amx_bf16`` ...), from /proc/cpuinfo."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    flags = _cpuinfo().get("flags", "").split()
     return sorted(f for f in set(flags) if f.startswith(("avx", "amx", "sse4", "fma")))
 
 
 def name() -> str:
     """The CPU's model name and its AVX family extensions, as figures name their machine."""
-    model = platform.processor() or platform.machine()
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    model = _cpuinfo().get("model name") or platform.processor() or platform.machine()
     avx = [f for f in vector_extensions() if f.startswith(("avx", "amx"))]
     return f"{model} ({', '.join(avx) or 'no AVX'})"
 
