@@ -35,10 +35,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ptb_throughput import LAYERS, plain_args, runner_overrides  # noqa: E402
-from readme_figures import machine  # noqa: E402
-from suite import alternate, listed, markdown, measure, pairs, summary, throughput  # noqa: E402
-from sweep_throughput import sweep  # noqa: E402
+from ptb_throughput import LAYERS, plain_args, runner_overrides
+from readme_figures import machine
+from suite import alternate, listed, markdown, measure, pairs, summary, throughput
+from sweep_throughput import sweep
 
 HERE = Path(__file__).parent
 SMALL, MEDIUM = (200, 20, 20), (650, 35, 20)  # (hidden, unroll, batch)
@@ -52,8 +52,9 @@ def device_name() -> str:
     return machine().rsplit(", torch", 1)[0]  # the header names torch
 
 
-def cells(shape: tuple[int, int, int], steps: int, repeats: int, env: dict[str, str], device: str,
-          options: tuple[str, ...]) -> list[dict]:
+def cells(
+    shape: tuple[int, int, int], steps: int, repeats: int, env: dict[str, str], device: str, options: tuple[str, ...]
+) -> list[dict]:
     """(a) at one shape: tokens/s of the fused cells, the runner's as one multirun against plain.py's in one process."""
     hidden, bptt, batch = shape
     extra = [*([] if device == "cpu" else ["trainer.accelerator=gpu"]), *options]
@@ -68,9 +69,15 @@ def cells(shape: tuple[int, int, int], steps: int, repeats: int, env: dict[str, 
         return [float(value) for value in out.split()]
 
     runner_runs, plain_runs = pairs(runner, plain, repeats)
-    return [summary(f"tokens/s {cell} fused {LAYERS}x{hidden} unroll {bptt}{listed(options)}",
-                    [run[i] for run in runner_runs], [run[i] for run in plain_runs], "tokens/s")
-            for i, cell in enumerate(CELLS)]
+    return [
+        summary(
+            f"tokens/s {cell} fused {LAYERS}x{hidden} unroll {bptt}{listed(options)}",
+            [run[i] for run in runner_runs],
+            [run[i] for run in plain_runs],
+            "tokens/s",
+        )
+        for i, cell in enumerate(CELLS)
+    ]
 
 
 def end_to_end(device: str, env: dict[str, str], steps: int | None, options: tuple[str, ...]) -> list[dict]:
@@ -84,9 +91,11 @@ def end_to_end(device: str, env: dict[str, str], steps: int | None, options: tup
         wall, _, _ = measure([sys.executable, "-m", "runner", *args], tmp, env)
         record = json.loads((Path(tmp) / "run" / "results.json").read_text())
     what = f"ptb_small end to end ({record['steps']} steps{listed(options)})"
-    return [{"name": f"{what}: wall", "unit": "s", "value": wall},
-            {"name": f"{what}: test perplexity", "unit": "ppl", "value": record["test"]["ppl"]},
-            {"name": f"{what}: training", "unit": "tokens/s", "value": record["train_tokens_per_s"]}]
+    return [
+        {"name": f"{what}: wall", "unit": "s", "value": wall},
+        {"name": f"{what}: test perplexity", "unit": "ppl", "value": record["test"]["ppl"]},
+        {"name": f"{what}: training", "unit": "tokens/s", "value": record["train_tokens_per_s"]},
+    ]
 
 
 def overhead(device: str, steps: int, repeats: int, env: dict[str, str], options: tuple[str, ...]) -> list[dict]:
@@ -95,25 +104,63 @@ def overhead(device: str, steps: int, repeats: int, env: dict[str, str], options
 
     def runner() -> float:
         with tempfile.TemporaryDirectory() as tmp:
-            measure([sys.executable, "-m", "runner", "logger=csv", f"trainer.max_steps={steps}",
-                     f"trainer.val_check_interval={steps}", *extra, "hydra.run.dir=run"], tmp, env)
+            measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "runner",
+                    "logger=csv",
+                    f"trainer.max_steps={steps}",
+                    f"trainer.val_check_interval={steps}",
+                    *extra,
+                    "hydra.run.dir=run",
+                ],
+                tmp,
+                env,
+            )
             return json.loads((Path(tmp) / "run" / "results.json").read_text())["train_tokens_per_s"]
 
     def plain(*flags: str) -> float:
-        _, _, out = measure([sys.executable, str(HERE / "plain.py"), "adding", "--steps", str(steps), "--device",
-                             device, "--tune-malloc", *flags], str(HERE), env)
+        _, _, out = measure(
+            [
+                sys.executable,
+                str(HERE / "plain.py"),
+                "adding",
+                "--steps",
+                str(steps),
+                "--device",
+                device,
+                "--tune-malloc",
+                *flags,
+            ],
+            str(HERE),
+            env,
+        )
         return float(out.split()[-1])
 
     runner_tps, lightning_tps, plain_tps = alternate(runner, lambda: plain("--lightning"), plain, repeats=repeats)
     what = f"adding task, defaults{listed(options)}"
-    rows = [summary(f"tokens/s {what}", runner_tps, plain_tps, "tokens/s"),
-            summary("tokens/s adding task, defaults, Lightning's bare loop (plain.py --lightning)", lightning_tps,
-                    plain_tps, "tokens/s"),
-            summary(f"tokens/s {what}, against Lightning's bare loop", runner_tps, lightning_tps, "tokens/s")]
+    rows = [
+        summary(f"tokens/s {what}", runner_tps, plain_tps, "tokens/s"),
+        summary(
+            "tokens/s adding task, defaults, Lightning's bare loop (plain.py --lightning)",
+            lightning_tps,
+            plain_tps,
+            "tokens/s",
+        ),
+        summary(f"tokens/s {what}, against Lightning's bare loop", runner_tps, lightning_tps, "tokens/s"),
+    ]
     for name, tps in ((f"runner{listed(options)}", runner_tps), ("Lightning's bare loop", lightning_tps)):
-        ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(tps, plain_tps)]
-        rows.append({"name": f"per-step overhead on the adding task ({name} - plain)", "unit": "ms/step",
-                     "value": statistics.median(ms), "min": min(ms), "max": max(ms)})
+        ms = [1000 * ADDING_TOKENS / r - 1000 * ADDING_TOKENS / p for r, p in zip(tps, plain_tps, strict=True)]
+        rows.append(
+            {
+                "name": f"per-step overhead on the adding task ({name} - plain)",
+                "unit": "ms/step",
+                "value": statistics.median(ms),
+                "min": min(ms),
+                "max": max(ms),
+            }
+        )
     return rows
 
 
@@ -135,14 +182,21 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=HERE / "results")
     p.add_argument("--eager", action="store_true", help="on a GPU, the runner without model.cuda_graphs")
-    p.add_argument("--repeats", type=int, help="pairs per comparison (default: 1 on a GPU, to stay within 8 minutes; 2 on the CPU)")
+    p.add_argument(
+        "--repeats", type=int, help="pairs per comparison (default: 1 on a GPU, to stay within 8 minutes; 2 on the CPU)"
+    )
     args = p.parse_args()
     gpu = torch.cuda.is_available()
     device = "cuda" if gpu else "cpu"
     graphs = ("model.cuda_graphs=true",) if gpu and not args.eager else ()
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
-    meta = {"title": "Runner against a plain loop", "date": time.strftime("%Y-%m-%d"), "device": device_name(),
-            "cpus": os.cpu_count(), "torch": torch.__version__}
+    meta = {
+        "title": "Runner against a plain loop",
+        "date": time.strftime("%Y-%m-%d"),
+        "device": device_name(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+    }
     rows: list[dict] = []
 
     def part(new_rows: list[dict]) -> None:

@@ -1,7 +1,8 @@
 """Where a training step's time goes: a sampling profile of the runner, in shares of the loop.
 
     pip install py-spy
-    py-spy record -r 500 -f raw -o loop.txt -- python -m runner logger=csv trainer.max_steps=2000 trainer.val_check_interval=2000
+    py-spy record -r 500 -f raw -o loop.txt -- \
+        python -m runner logger=csv trainer.max_steps=2000 trainer.val_check_interval=2000
     python benchmarks/loop_profile.py loop.txt
 
 Reads py-spy's raw output (one stack per line, then its sample count), keeps the samples taken

@@ -57,8 +57,18 @@ def _step(loss: Tensor, params: list[Tensor], optimizer: torch.optim.Optimizer, 
         raise SystemExit(f"diverged at step {step}")
 
 
-def lm(cell: str, impl: str, hidden: int, layers: int, bptt: int, batch: int, steps: int, device: str,
-       lr: float = 1.0, clip: float = 5.0) -> float:
+def lm(
+    cell: str,
+    impl: str,
+    hidden: int,
+    layers: int,
+    bptt: int,
+    batch: int,
+    steps: int,
+    device: str,
+    lr: float = 1.0,
+    clip: float = 5.0,
+) -> float:
     """A PTB language model trained for ``steps`` windows; its tokens per second."""
     from runner_plugins.cells import CellConfig, Impl
     from runner_plugins.cells.build import build_cell
@@ -75,8 +85,16 @@ def lm(cell: str, impl: str, hidden: int, layers: int, bptt: int, batch: int, st
     inputs, targets = streams[:-1].view(batch, length), streams[1:].view(batch, length)
     embed = nn.Embedding(vocab, hidden)
     # fused: torch.nn.LSTM/GRU/RNN itself; reference and compiled: the runner's reference cells
-    rnn = build_cell(cell, CellConfig(hidden_size=hidden, num_layers=layers, impl=Impl.fused if impl == "fused" else
-                                      Impl.reference, compile=impl == "compiled"), hidden)
+    rnn = build_cell(
+        cell,
+        CellConfig(
+            hidden_size=hidden,
+            num_layers=layers,
+            impl=Impl.fused if impl == "fused" else Impl.reference,
+            compile=impl == "compiled",
+        ),
+        hidden,
+    )
     head = nn.Linear(hidden, vocab)
     model = nn.ModuleList([embed, rnn, head]).to(device)
     params = list(model.parameters())
@@ -102,7 +120,9 @@ def adding_data(device: str, seq_len: int, batch: int) -> tuple[Tensor, Tensor, 
     from runner_plugins.tasks.synthetic import AddingData
 
     config = SyntheticConfig(seq_len=seq_len, batch_size=batch)
-    x_all, y_all = (t.to(device) for t in AddingData(config).generate(config.num_train, torch.Generator().manual_seed(0)))
+    x_all, y_all = (
+        t.to(device) for t in AddingData(config).generate(config.num_train, torch.Generator().manual_seed(0))
+    )
     return x_all, y_all, config.num_train // batch
 
 
@@ -166,9 +186,17 @@ def adding_lightning(steps: int, device: str, seq_len: int = 50, hidden: int = 1
             return torch.optim.Adam(self.parameters(), lr=1e-3)
 
     model = Adding()
-    trainer = L.Trainer(max_steps=steps, accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1,
-                        gradient_clip_val=1.0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, limit_val_batches=0)
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="gpu" if device.startswith("cuda") else "cpu",
+        devices=1,
+        gradient_clip_val=1.0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+    )
     trainer.fit(model, train_dataloaders=Epoch())
     return model.clock.tokens_per_s
 
@@ -176,8 +204,13 @@ def adding_lightning(steps: int, device: str, seq_len: int = 50, hidden: int = 1
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("task", choices=["lm", "adding"])
-    p.add_argument("--cell", nargs="+", choices=["lstm", "gru", "rnn"], default=["lstm"],
-                   help="lm: one or more cells, trained one after the other; a line of tokens/s each")
+    p.add_argument(
+        "--cell",
+        nargs="+",
+        choices=["lstm", "gru", "rnn"],
+        default=["lstm"],
+        help="lm: one or more cells, trained one after the other; a line of tokens/s each",
+    )
     p.add_argument("--impl", choices=["fused", "reference", "compiled"], default="fused")
     p.add_argument("--hidden", type=int, default=200)
     p.add_argument("--layers", type=int, default=2)
@@ -186,8 +219,11 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--device", default="cpu")
     p.add_argument("--lightning", action="store_true", help="adding: the same loop in Lightning's Trainer")
-    p.add_argument("--tune-malloc", action="store_true",
-                   help="raise glibc's malloc thresholds as the runner does (src/runner/_train/allocator.py)")
+    p.add_argument(
+        "--tune-malloc",
+        action="store_true",
+        help="raise glibc's malloc thresholds as the runner does (src/runner/_train/allocator.py)",
+    )
     args = p.parse_args()
     if args.steps <= WARMUP + 1:
         p.error(f"--steps must be above {WARMUP + 1}: the first {WARMUP} batches are not counted")
@@ -197,7 +233,10 @@ def main() -> None:
         tune_malloc()
     if args.task == "lm":
         for cell in args.cell:
-            print(lm(cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device), flush=True)
+            print(
+                lm(cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device),
+                flush=True,
+            )
     else:
         print((adding_lightning if args.lightning else adding)(args.steps, args.device))
 

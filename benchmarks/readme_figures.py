@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CELLS = ("lstm", "gru", "rnn")
@@ -34,8 +34,11 @@ def machine() -> str:
     """The CPU model, its core count and the torch version, as a figure's caption names them."""
     model = platform.processor() or platform.machine()
     try:
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
         model = names[0] if names else model
     except OSError:
         pass
@@ -45,8 +48,12 @@ def machine() -> str:
 def run(overrides: list[str], folder: Path) -> tuple[dict, float]:
     """``python -m runner overrides`` into ``folder``: its results.json and the command's wall time in seconds."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "runner", *overrides, f"hydra.run.dir={folder}"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", *overrides, f"hydra.run.dir={folder}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"readme_figures: {' '.join(overrides)} failed:\n{done.stderr[-2000:]}")
@@ -61,18 +68,23 @@ def defaults(extra: list[str], work: Path) -> str:
         record, seconds = run([o.replace("CELL", cell) for o in command], work / f"defaults_{cell}")
         baseline = record["baseline"]["mse"]
         mse = record["val"]["mse"] if record["status"] == "ok" else None
-        note = "" if mse is None or mse < 0.9 * baseline else (
-            " (stays at the baseline)" if mse < 1.1 * baseline else " (worse than the baseline)")
+        note = (
+            ""
+            if mse is None or mse < 0.9 * baseline
+            else (" (stays at the baseline)" if mse < 1.1 * baseline else " (worse than the baseline)")
+        )
         shown = f"{mse:.2g}{note}" if mse is not None else record["status"]
         rows.append(f"| {cell} | {shown} | {seconds:.0f} s |")
-    return "\n".join([
-        f"`python -m runner {' '.join(command)}`, run by `python benchmarks/readme_figures.py defaults`",
-        f"on {date.today().isoformat()} ({machine()}); the wall time is the whole command's:",
-        "",
-        f"| cell | final validation MSE (baseline {baseline:.3g}) | wall time |",
-        "| --- | --- | --- |",
-        *rows,
-    ])
+    return "\n".join(
+        [
+            f"`python -m runner {' '.join(command)}`, run by `python benchmarks/readme_figures.py defaults`",
+            f"on {date.today().isoformat()} ({machine()}); the wall time is the whole command's:",
+            "",
+            f"| cell | final validation MSE (baseline {baseline:.3g}) | wall time |",
+            "| --- | --- | --- |",
+            *rows,
+        ]
+    )
 
 
 BLOCKS: dict[str, Callable[[list[str], Path], str]] = {"defaults": defaults}
@@ -92,8 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("blocks", nargs="*", help=f"the blocks to regenerate, of {', '.join(BLOCKS)} (all)")
     parser.add_argument("--readme", type=Path, default=README)
-    parser.add_argument("--extra", nargs="*", default=[], metavar="OVERRIDE",
-                        help="overrides added to every command (shown in the README with them)")
+    parser.add_argument(
+        "--extra",
+        nargs="*",
+        default=[],
+        metavar="OVERRIDE",
+        help="overrides added to every command (shown in the README with them)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.blocks) - set(BLOCKS)
     if unknown:

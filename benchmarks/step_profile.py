@@ -33,8 +33,13 @@ def main() -> None:
     params = [*embed.parameters(), *rnn.parameters(), *head.parameters()]
     optimizer = torch.optim.SGD(params, lr=1.0)
     x, y = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))
-    ms = {"recurrent forward": 0.0, "output forward": 0.0, "output backward": 0.0, "recurrent backward": 0.0,
-          "clip + update": 0.0}
+    ms = {
+        "recurrent forward": 0.0,
+        "output forward": 0.0,
+        "output backward": 0.0,
+        "recurrent backward": 0.0,
+        "clip + update": 0.0,
+    }
 
     def step(record: bool) -> None:
         t0 = time.perf_counter()
@@ -52,7 +57,7 @@ def main() -> None:
         optimizer.step()
         t5 = time.perf_counter()
         if record:
-            for key, seconds in zip(ms, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            for key, seconds in zip(ms, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
                 ms[key] += 1000 * seconds / STEPS
 
     for _ in range(5):

@@ -23,16 +23,29 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from readme_figures import machine  # noqa: E402
-from suite import measure, pairs  # noqa: E402
-
-from runner._run_folder import run_dir  # noqa: E402
+from readme_figures import machine
+from runner._run_folder import run_dir
+from suite import measure, pairs
 
 HERE = Path(__file__).parent
-SWEEP = ["experiment=long_term_deps_quick", "seed=0", "data=adding,copy", "data.seq_len=10,20", "cell=rnn,lstm,gru",
-         "grad=clip_norm", "logger=csv"]
-QUICK = ["experiment=long_term_deps_quick", "seed=0", "data=adding", "data.seq_len=10", "cell=rnn,gru",
-         "grad=clip_norm", "logger=csv"]  # a smoke test of the script: 2 jobs
+SWEEP = [
+    "experiment=long_term_deps_quick",
+    "seed=0",
+    "data=adding,copy",
+    "data.seq_len=10,20",
+    "cell=rnn,lstm,gru",
+    "grad=clip_norm",
+    "logger=csv",
+]
+QUICK = [
+    "experiment=long_term_deps_quick",
+    "seed=0",
+    "data=adding",
+    "data.seq_len=10",
+    "cell=rnn,gru",
+    "grad=clip_norm",
+    "logger=csv",
+]  # a smoke test of the script: 2 jobs
 
 
 def sweep(args: list[str], env: dict[str, str]) -> tuple[float, list[dict]]:
@@ -59,8 +72,12 @@ def device_name(device: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    p.add_argument("--n-jobs", type=int, default=None,
-                   help="jobs at once (default: the parallel preset's one per core on the CPU, 4 on a GPU)")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="jobs at once (default: the parallel preset's one per core on the CPU, 4 on a GPU)",
+    )
     p.add_argument("--repeats", type=int, default=2, help="pairs of sweeps, serial and parallel")
     p.add_argument("--steps", type=int, default=300, help="training steps of each job")
     p.add_argument("--quick", action="store_true", help="2 jobs of 20 steps, once: a smoke test, not a measurement")
@@ -68,8 +85,12 @@ def main() -> None:
     args = p.parse_args()
     steps, repeats, base = (20, 1, QUICK) if args.quick else (args.steps, args.repeats, SWEEP)
     n_jobs = args.n_jobs if args.n_jobs is not None else (4 if args.device == "gpu" else None)
-    common = [*base, f"trainer.max_steps={steps}", f"trainer.val_check_interval={max(1, steps // 2)}",
-              *(["trainer.accelerator=gpu"] if args.device == "gpu" else [])]
+    common = [
+        *base,
+        f"trainer.max_steps={steps}",
+        f"trainer.val_check_interval={max(1, steps // 2)}",
+        *(["trainer.accelerator=gpu"] if args.device == "gpu" else []),
+    ]
     parallel = ["hydra/launcher=parallel", *([f"hydra.launcher.n_jobs={n_jobs}"] if n_jobs is not None else [])]
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
     threads: dict[str, set[int]] = {"serial": set(), "parallel": set()}
@@ -84,20 +105,31 @@ def main() -> None:
         return len(counts) / wall * 3600
 
     serial_rates, parallel_rates = pairs(lambda: run("serial", []), lambda: run("parallel", parallel), repeats)
-    speedups = [b / a for a, b in zip(serial_rates, parallel_rates)]
+    speedups = [b / a for a, b in zip(serial_rates, parallel_rates, strict=True)]
     result = {
-        "device": device_name(args.device), "date": time.strftime("%Y-%m-%d"), "jobs": jobs[0], "steps": steps,
-        "sweep": common, "n_jobs": n_jobs if n_jobs is not None else -1, "quick": args.quick,
+        "device": device_name(args.device),
+        "date": time.strftime("%Y-%m-%d"),
+        "jobs": jobs[0],
+        "steps": steps,
+        "sweep": common,
+        "n_jobs": n_jobs if n_jobs is not None else -1,
+        "quick": args.quick,
         "threads": {k: sorted(v) for k, v in threads.items()},
-        "serial_jobs_per_h": serial_rates, "parallel_jobs_per_h": parallel_rates, "speedup": speedups,
+        "serial_jobs_per_h": serial_rates,
+        "parallel_jobs_per_h": parallel_rates,
+        "speedup": speedups,
     }
     at_once = f"n_jobs={result['n_jobs']}"
-    line = (f"| {result['device']} | {result['jobs']} jobs × {steps} steps | {statistics.median(serial_rates):.0f} "
-            f"(threads: {_join(threads['serial'])}) | {statistics.median(parallel_rates):.0f} ({at_once}, "
-            f"threads per job: {_join(threads['parallel'])}) | {statistics.median(speedups):.2f}× "
-            f"({min(speedups):.2f}–{max(speedups):.2f}, {len(speedups)} pairs) |")
-    header = ("| device | sweep | one at a time, jobs/h | hydra/launcher=parallel, jobs/h | speed-up (range, pairs) |\n"
-              "| --- | --- | ---: | ---: | --- |\n")
+    line = (
+        f"| {result['device']} | {result['jobs']} jobs × {steps} steps | {statistics.median(serial_rates):.0f} "
+        f"(threads: {_join(threads['serial'])}) | {statistics.median(parallel_rates):.0f} ({at_once}, "
+        f"threads per job: {_join(threads['parallel'])}) | {statistics.median(speedups):.2f}× "
+        f"({min(speedups):.2f}–{max(speedups):.2f}, {len(speedups)} pairs) |"
+    )
+    header = (
+        "| device | sweep | one at a time, jobs/h | hydra/launcher=parallel, jobs/h | speed-up (range, pairs) |\n"
+        "| --- | --- | ---: | ---: | --- |\n"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"sweep_throughput_{args.device}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / f"sweep_throughput_{args.device}.md").write_text(header + line + "\n")

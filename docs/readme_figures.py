@@ -1,6 +1,7 @@
 """Write the README's study tables and figures from the sweeps that measured them.
 
-    python docs/readme_figures.py --quick multirun/long_term_deps_quick/DATE --exploding multirun/exploding_gradients/DATE
+    python docs/readme_figures.py --quick multirun/long_term_deps_quick/DATE \
+        --exploding multirun/exploding_gradients/DATE
 
 Images go to docs/images/; every table goes between its markers in README.md
 (``<!-- study:NAME -->`` ... ``<!-- /study:NAME -->``), so that nothing in those

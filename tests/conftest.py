@@ -32,8 +32,13 @@ def data_dir() -> Path:
 DATA = data_dir()
 
 TINY = [
-    "data.seq_len=8", "data.batch_size=16", "data.num_train=64", "data.num_val=32",
-    "cell.hidden_size=8", "trainer.max_steps=4", "trainer.val_check_interval=2",
+    "data.seq_len=8",
+    "data.batch_size=16",
+    "data.num_train=64",
+    "data.num_val=32",
+    "cell.hidden_size=8",
+    "trainer.max_steps=4",
+    "trainer.val_check_interval=2",
 ]
 
 
@@ -41,8 +46,14 @@ TINY = [
 THIRD_PARTY = sorted({ep.dist.name for ep in entry_points(group="runner") if ep.dist and ep.dist.name != BUILTIN_DIST})
 
 
-def runner(*args: str, cwd: Path, env: dict[str, str | None] | None = None, module: str = "runner",
-           timeout: float = 600, isolated: bool = True) -> subprocess.CompletedProcess:
+def runner(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str | None] | None = None,
+    module: str = "runner",
+    timeout: float = 600,
+    isolated: bool = True,
+) -> subprocess.CompletedProcess:
     """Run ``python -m <module> args`` in ``cwd`` and return the finished process.
 
     ``isolated``: switch off the installed third-party plugins (on top of any
@@ -51,16 +62,26 @@ def runner(*args: str, cwd: Path, env: dict[str, str | None] | None = None, modu
     A variable given as None in ``env`` is removed.
     """
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, env=environment(env, isolated), capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=environment(env, isolated),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def start(*args: str, cwd: Path, output: str, env: dict[str, str | None] | None = None) -> subprocess.Popen:
     """Start ``python -m runner args`` in ``cwd`` without waiting for it; its output goes to ``cwd/output``."""
     with (cwd / output).open("w") as log:  # the child keeps its own copy of the file
-        return subprocess.Popen([sys.executable, "-m", "runner", *args], cwd=cwd, env=environment(env, True),
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "runner", *args],
+            cwd=cwd,
+            env=environment(env, True),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def environment(env: dict[str, str | None] | None, isolated: bool) -> dict[str, str]:

@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+
 from conftest import DATA, results, runner
 
 # (overrides, words the message must contain)
@@ -49,7 +50,11 @@ def assert_clear_failure(out, words):
     assert "Traceback" not in text
 
 
-@pytest.mark.parametrize("overrides,words", CHOICES + TYPES + RANGES, ids=lambda v: " ".join(v) if isinstance(v, list) and "=" in v[-1] else None)
+@pytest.mark.parametrize(
+    "overrides,words",
+    CHOICES + TYPES + RANGES,
+    ids=lambda v: " ".join(v) if isinstance(v, list) and "=" in v[-1] else None,
+)
 def test_bad_override(tmp_path, tiny, overrides, words):
     out = runner(*tiny, *overrides, "hydra.run.dir=run", "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert_clear_failure(out, words)
@@ -68,8 +73,18 @@ def corpus(tmp_path):
 
 
 def run_text(tmp_path, corpus, *extra):
-    return runner("data=text", f"data.root={corpus}", "data.batch_size=4", "data.bptt=8", "cell.hidden_size=8",
-                  "trainer.max_steps=2", "trainer.val_check_interval=2", *extra, "hydra.run.dir=run", cwd=tmp_path)
+    return runner(
+        "data=text",
+        f"data.root={corpus}",
+        "data.batch_size=4",
+        "data.bptt=8",
+        "cell.hidden_size=8",
+        "trainer.max_steps=2",
+        "trainer.val_check_interval=2",
+        *extra,
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
 
 
 def test_text_corpus_that_is_fine_runs(tmp_path, corpus):
@@ -111,7 +126,9 @@ def ptb_copy(tmp_path):
 
 
 def run_ptb(tmp_path, root):
-    return runner("data=ptb", "trainer.max_steps=1", "hydra.run.dir=run", cwd=tmp_path, env={"RUNNER_DATA_DIR": str(root)})
+    return runner(
+        "data=ptb", "trainer.max_steps=1", "hydra.run.dir=run", cwd=tmp_path, env={"RUNNER_DATA_DIR": str(root)}
+    )
 
 
 def test_truncated_ptb_file(tmp_path, ptb_copy):
@@ -148,8 +165,9 @@ def test_checkpoint_of_a_different_configuration(tmp_path, tiny):
     last = unfinished_run(tmp_path, tiny)
     before = last.read_bytes()
     out = runner(*tiny, "cell.hidden_size=9", "hydra.run.dir=run", cwd=tmp_path)
-    assert_clear_failure(out, ["was written by a different configuration", "cell.hidden_size: 8 in the folder, 9 now",
-                               "resume=false"])
+    assert_clear_failure(
+        out, ["was written by a different configuration", "cell.hidden_size: 8 in the folder, 9 now", "resume=false"]
+    )
     assert last.read_bytes() == before and not (tmp_path / "run" / "results.json").exists()
 
 

@@ -3,33 +3,43 @@
 import sys
 
 import pytest
+
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-import loop_profile  # noqa: E402
-import plain  # noqa: E402
-from suite import alternate  # noqa: E402
+import loop_profile
+import plain
+from suite import alternate
 
 LOOP = "_FitLoop.advance (fit_loop.py:1);_TrainingEpochLoop.advance (lightning/pytorch/loops/training_epoch_loop.py:9)"
 
 
 def test_a_profile_sample_counts_for_the_first_part_whose_frame_it_holds():
     lines = [
-        f"main (x.py:1);{LOOP};SequenceModel.training_step (runner/_train/model.py:3);SequenceModel.forward (runner/_train/model.py:9) 6",
+        f"main (x.py:1);{LOOP};SequenceModel.training_step (runner/_train/model.py:3);"
+        "SequenceModel.forward (runner/_train/model.py:9) 6",
         # clip_grad_norm_ computes a total norm too: that is the handler's time, not the log's
-        f"{LOOP};SequenceModel.on_before_optimizer_step (runner/_train/model.py:170);ClipNorm.__call__ (runner_plugins/grad/clipping.py:1);"
+        f"{LOOP};SequenceModel.on_before_optimizer_step (runner/_train/model.py:170);"
+        "ClipNorm.__call__ (runner_plugins/grad/clipping.py:1);"
         "_get_total_norm (torch/nn/utils/clip_grad.py:5) 3",
-        f"{LOOP};SequenceModel.on_before_optimizer_step (runner/_train/model.py:170);get_total_norm (torch/nn/utils/clip_grad.py:5) 1",
-        f"{LOOP};Adam.step (torch/optim/adam.py:2);Closure.__call__ (automatic.py:1);_engine_run_backward (graph.py:1) 7",
+        f"{LOOP};SequenceModel.on_before_optimizer_step (runner/_train/model.py:170);"
+        "get_total_norm (torch/nn/utils/clip_grad.py:5) 1",
+        f"{LOOP};Adam.step (torch/optim/adam.py:2);Closure.__call__ (automatic.py:1);"
+        "_engine_run_backward (graph.py:1) 7",
         f"{LOOP};Adam.step (torch/optim/adam.py:2);_single_tensor_adam (torch/optim/adam.py:347) 2",
         f"{LOOP};_call_lightning_module_hook (call.py:1) 1",
         "main (x.py:1);Trainer.fit (trainer.py:1);_run_sanity_check (trainer.py:1) 50",  # outside the training loop
     ]
     total, counts = loop_profile.shares(lines)
     assert total == 20
-    assert counts == {"forward of the model": 6, "gradient handler (clipping)": 3,
-                      "gradient norms for the log, clip count": 1, "backward": 7,
-                      "optimizer (update, zero_grad)": 2, loop_profile.REST: 1}
+    assert counts == {
+        "forward of the model": 6,
+        "gradient handler (clipping)": 3,
+        "gradient norms for the log, clip count": 1,
+        "backward": 7,
+        "optimizer (update, zero_grad)": 2,
+        loop_profile.REST: 1,
+    }
 
 
 def test_alternate_runs_each_in_turn_reversing_the_order_every_other_round():

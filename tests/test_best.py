@@ -1,8 +1,8 @@
 """best.ckpt and best_val: every finished run has them, and the final validation counts as the periodic ones do."""
 
 import torch
-from conftest import TINY, results, runner
 
+from conftest import TINY, results, runner
 from runner._run_folder import run_dir
 
 STEPS = [*TINY, "logger=csv"]
@@ -35,8 +35,9 @@ def test_final_validation_better_than_the_periodic_ones_is_the_best(tmp_path):
 
 def test_periodic_best_stays_when_the_final_validation_is_worse(tmp_path):
     # Adam at lr 0.3 overshoots after the first validation on this tiny problem: the final weights score worse
-    out = runner(*STEPS, "optim.lr=0.3", "trainer.max_steps=5", "trainer.val_check_interval=2", "hydra.run.dir=run",
-                 cwd=tmp_path)
+    out = runner(
+        *STEPS, "optim.lr=0.3", "trainer.max_steps=5", "trainer.val_check_interval=2", "hydra.run.dir=run", cwd=tmp_path
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     record = results(tmp_path / "run")
     curve = [value for _, value in run_dir.metric_curve(tmp_path / "run", "val/mse")]

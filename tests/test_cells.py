@@ -17,8 +17,17 @@ KINDS = ["rnn", "lstm", "gru"]
 RELU, ORTHOGONAL, IDENTITY = Nonlinearity.relu, RecurrentInit.orthogonal, RecurrentInit.identity
 # Every initialisation option and the ReLU RNN: each must leave the fused and the reference cell alike.
 OPTIONS = {
-    "rnn": [{}, {"nonlinearity": RELU, "recurrent_init": IDENTITY}, {"recurrent_init": ORTHOGONAL, "recurrent_scale": 0.9}],
-    "lstm": [{}, {"forget_bias": 1.0}, {"recurrent_init": ORTHOGONAL}, {"recurrent_init": IDENTITY, "recurrent_scale": 0.5}],
+    "rnn": [
+        {},
+        {"nonlinearity": RELU, "recurrent_init": IDENTITY},
+        {"recurrent_init": ORTHOGONAL, "recurrent_scale": 0.9},
+    ],
+    "lstm": [
+        {},
+        {"forget_bias": 1.0},
+        {"recurrent_init": ORTHOGONAL},
+        {"recurrent_init": IDENTITY, "recurrent_scale": 0.5},
+    ],
     "gru": [{}, {"recurrent_init": ORTHOGONAL}, {"recurrent_scale": 2.0}],
 }
 
@@ -58,7 +67,7 @@ def test_reference_equals_fused(kind, options, layers):
     outs = []
     for cell in (fused, reference):
         y, state = cell(x, initial)
-        loss = (y ** 2).sum() + sum((s ** 3).sum() for s in flat(state))
+        loss = (y**2).sum() + sum((s**3).sum() for s in flat(state))
         grads = torch.autograd.grad(loss, list(cell.parameters()))
         outs.append((y, flat(state), grads))
 
@@ -118,14 +127,14 @@ def test_compiled_reference_is_still_exact():
     results = []
     for cell in (fused, compiled):
         y, (h, c) = cell(x)
-        grads = torch.autograd.grad((y ** 2).sum() + (c ** 2).sum(), list(cell.parameters()))
+        grads = torch.autograd.grad((y**2).sum() + (c**2).sum(), list(cell.parameters()))
         results.append((y, h, c, *grads))
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
 
 
 def test_compile_is_for_the_reference_cells():
-    with pytest.raises(ValueError, match="cell.compile applies to cell.impl=reference"):
+    with pytest.raises(ValueError, match=r"cell\.compile applies to cell\.impl=reference"):
         CellConfig(compile=True)
 
 

@@ -49,8 +49,18 @@ def test_single_run_leaves_a_record(tmp_path, tiny):
 
 def test_multirun_of_the_card_grid_runs_every_job(tmp_path, tiny):
     tiny = [t for t in tiny if not t.startswith("data.seq_len")]
-    out = runner("-m", "cell=rnn,lstm,gru", "data=adding", "data.seq_len=50,100", "grad=clip_norm",
-                 "grad.max_norm=1,5", *tiny, "trainer.max_steps=2", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    out = runner(
+        "-m",
+        "cell=rnn,lstm,gru",
+        "data=adding",
+        "data.seq_len=50,100",
+        "grad=clip_norm",
+        "grad.max_norm=1,5",
+        *tiny,
+        "trainer.max_steps=2",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     records = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("*/results.json")]
     assert len(records) == 12
@@ -77,8 +87,16 @@ def test_a_failing_single_run_exits_non_zero_with_the_reason(tmp_path, tiny):
 
 
 def test_a_nan_loss_ends_the_run_as_diverged(tmp_path, tiny):
-    out = runner("cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny, "trainer.max_steps=50",
-                 "hydra.run.dir=run", cwd=tmp_path)
+    out = runner(
+        "cell=rnn",
+        "grad=none",
+        "optim=sgd",
+        "optim.lr=1e30",
+        *tiny,
+        "trainer.max_steps=50",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     record = results(tmp_path / "run")
     assert record["status"] == "diverged"
@@ -90,8 +108,15 @@ def test_a_nan_loss_ends_the_run_as_diverged(tmp_path, tiny):
 def test_a_divergence_read_every_few_steps_still_reports_the_step_it_happened(tmp_path, tiny):
     # what a GPU run does (model.check_finite_every defaults to trainer.log_every_n_steps there):
     # the steps between two reads train on without the host waiting for the device
-    blow_up = ["cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny, "trainer.max_steps=50",
-               "trainer.val_check_interval=50"]  # a validation also reads the flag
+    blow_up = [
+        "cell=rnn",
+        "grad=none",
+        "optim=sgd",
+        "optim.lr=1e30",
+        *tiny,
+        "trainer.max_steps=50",
+        "trainer.val_check_interval=50",
+    ]  # a validation also reads the flag
     at_once = runner(*blow_up, "hydra.run.dir=once", cwd=tmp_path)
     deferred = runner(*blow_up, "model.check_finite_every=7", "hydra.run.dir=every7", cwd=tmp_path)
     assert at_once.returncode == deferred.returncode == 0, deferred.stderr
@@ -116,9 +141,19 @@ def test_the_zaremba_presets_compose_as_the_paper_says(tmp_path):
 
 
 def test_a_sweep_with_many_overrides_names_its_job_folders_within_the_file_systems_limit(tmp_path, tiny):
-    many = [*tiny, "logger=csv", "model.init_range=0.1", "optim.weight_decay=0.0", "grad.max_norm=1.0",
-            "trainer.log_every_n_steps=1", "checkpoint.every_n_steps=500", "probe.grad_flow.every=0",
-            "model.check_finite_every=1", "data.num_val=16", "+trainer.limit_test_batches=1"]
+    many = [
+        *tiny,
+        "logger=csv",
+        "model.init_range=0.1",
+        "optim.weight_decay=0.0",
+        "grad.max_norm=1.0",
+        "trainer.log_every_n_steps=1",
+        "checkpoint.every_n_steps=500",
+        "probe.grad_flow.every=0",
+        "model.check_finite_every=1",
+        "data.num_val=16",
+        "+trainer.limit_test_batches=1",
+    ]
     assert len(",".join(sorted(["cell=gru", *many]))) > 255  # Hydra's own name for the job folder: too long
     out = runner("-m", "cell=rnn,gru", *many, "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert out.returncode == 0, out.stderr

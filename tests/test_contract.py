@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import DATA
 from torch import nn
 
+from conftest import DATA
 from runner import testing
 from runner.plugins import registry
 from runner.plugins.registry import Failure, Origin, Plugin, Registry
@@ -23,8 +23,14 @@ from runner.testing import ContractError
 INSTALLED = registry.load()
 # Tiny sizes for whichever of these fields a plugin's config has, so that any plugin checks fast.
 SMALL = {"hidden_size": 4, "seq_len": 10, "batch_size": 4, "num_train": 16, "num_val": 8, "bptt": 5}
-EXTRA = {"text": [f"data.root={DATA / 'ptb'}", "data.train=ptb.valid.txt", "data.valid=ptb.test.txt",
-                  "data.test=ptb.test.txt"]}
+EXTRA = {
+    "text": [
+        f"data.root={DATA / 'ptb'}",
+        "data.train=ptb.valid.txt",
+        "data.valid=ptb.test.txt",
+        "data.test=ptb.test.txt",
+    ]
+}
 
 
 def small(kind: str, name: str) -> list[str]:
@@ -70,18 +76,23 @@ def test_every_grad_handler_keeps_the_contract(name):
 def test_config_comes_back_typed_with_the_overrides_and_its_checks():
     config = testing.check_config("cell", "gru", ["cell.hidden_size=7", "cell.impl=reference"])
     assert (config.hidden_size, config.impl.value) == (7, "reference")
-    with pytest.raises(ContractError, match=r"cell=gru: the config rejects \['cell.hidden_size=0'\]: ValueError: "
-                                            "cell.hidden_size must be at least 1"):
+    with pytest.raises(
+        ContractError,
+        match=r"cell=gru: the config rejects \['cell.hidden_size=0'\]: ValueError: "
+        "cell.hidden_size must be at least 1",
+    ):
         testing.check_config("cell", "gru", ["cell.hidden_size=0"])
-    with pytest.raises(ContractError, match="cell=gru: the config does not compose with .*hidden_size=abc"):
+    with pytest.raises(ContractError, match=r"cell=gru: the config does not compose with .*hidden_size=abc"):
         testing.check_config("cell", "gru", ["cell.hidden_size=abc"])
 
 
 def test_the_kit_imports_without_pytest_or_torch(tmp_path):
     # sys.modules[name] = None makes `import name` fail as if it were not installed
-    code = ("import sys; sys.modules['pytest'] = None; import runner.testing as t; "
-            "print(callable(t.check_cell), hasattr(t, 'runner_train'), 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    code = (
+        "import sys; sys.modules['pytest'] = None; import runner.testing as t; "
+        "print(callable(t.check_cell), hasattr(t, 'runner_train'), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "False", "False"]
 
@@ -90,7 +101,7 @@ def test_runner_train_fixture_trains_through_the_entry_point(runner_train):
     record = runner_train("cell=gru", "data=adding", *small("data", "adding"), "cell.hidden_size=4")
     assert record["status"] == "ok" and record["steps"] == 3
     assert (record["cell"], record["data"], record["grad"]) == ("gru", "adding", "clip_norm")
-    with pytest.raises(ContractError, match="without results.json(.|\n)*hidden_size"):
+    with pytest.raises(ContractError, match=r"(?s)without results\.json.*hidden_size"):
         runner_train("cell.hidden_size=abc")
 
 
@@ -105,8 +116,9 @@ class Empty:
 FAKE = Origin("fake", "tests.test_contract", "fake-plugins", "0.1")
 
 
-def with_plugin(kind: str, builder, config_class: type = Empty, name: str = "fake",
-                plugins: Registry | None = None) -> Registry:
+def with_plugin(
+    kind: str, builder, config_class: type = Empty, name: str = "fake", plugins: Registry | None = None
+) -> Registry:
     """The installed plugins plus a fake one from distribution fake-plugins (the kit composes the whole config)."""
     plugins = plugins or Registry(plugins={k: dict(v) for k, v in INSTALLED.plugins.items()})
     plugins.plugins[kind][name] = Plugin(kind, name, builder, config_class, FAKE)
@@ -123,7 +135,7 @@ class Doubling:
 
 def test_check_config_catches_a_config_that_changes_when_read_back():
     plugins = with_plugin("cell", print, Doubling)
-    with pytest.raises(ContractError, match="override cell.width=3 gave 6"):
+    with pytest.raises(ContractError, match=r"override cell\.width=3 gave 6"):
         testing.check_config("cell", "fake", ["cell.width=3"], plugins=plugins)
     with pytest.raises(ContractError, match="changes when saved and read back"):
         testing.check_config("cell", "fake", plugins=plugins)
@@ -226,15 +238,24 @@ class Float32Outputs(Cell):
         return out.float(), state
 
 
-@pytest.mark.parametrize("cls,problem", [
-    (Cell, None), (Forgetful, "two windows"), (TimeFirst, "expected \\(batch, time, output_size\\)"),
-    (Unused, "parameter spare gets no gradient"), (HiddenState, "gradients cross a detached state"),
-    (Unseeded, "same seed builds a different cell"), (NoSize, "output_size is None"),
-    (DropoutInEval, "two passes over the same inputs differ in eval mode: dropout .* self.training"),
-    (ZerosState, "fails on float64 inputs .*x.new_zeros"), (Elementwise, None),
-    (ElementwiseZeros, "fails on inputs on the (meta|cuda|mps) device .*x.new_zeros"),
-    (Float32Outputs, "on float64 inputs it returns outputs of torch.float32"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "cls,problem",
+    [
+        (Cell, None),
+        (Forgetful, "two windows"),
+        (TimeFirst, "expected \\(batch, time, output_size\\)"),
+        (Unused, "parameter spare gets no gradient"),
+        (HiddenState, "gradients cross a detached state"),
+        (Unseeded, "same seed builds a different cell"),
+        (NoSize, "output_size is None"),
+        (DropoutInEval, "two passes over the same inputs differ in eval mode: dropout .* self.training"),
+        (ZerosState, "fails on float64 inputs .*x.new_zeros"),
+        (Elementwise, None),
+        (ElementwiseZeros, "fails on inputs on the (meta|cuda|mps) device .*x.new_zeros"),
+        (Float32Outputs, "on float64 inputs it returns outputs of torch.float32"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_check_cell_catches_a_broken_cell(cls, problem):
     plugins = with_plugin("cell", lambda config, input_size: cls(input_size))
     if problem is None:
@@ -283,8 +304,9 @@ class TokensOutOfRange(Data):
 
 
 class StrayBaseline(Data):
-    task = Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last",
-                baseline={"accuracy": 0.5})
+    task = Task(
+        inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last", baseline={"accuracy": 0.5}
+    )
 
 
 class MisnamedMonitor(Data):
@@ -293,12 +315,18 @@ class MisnamedMonitor(Data):
         return Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last", monitor="acc")
 
 
-@pytest.mark.parametrize("cls,problem", [
-    (Data, None), (EveryStep, "the Task \\(targets=real, loss_steps=last\\) says \\(8,\\)"),
-    (GlobalRNG, "change with torch's global generator"), (TokensOutOfRange, "token ids outside"),
-    (StrayBaseline, "baselines \\['accuracy'\\] are not among"),
-    (MisnamedMonitor, "data=fake: the data module's task is not a valid Task: monitor 'acc' is not among"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "cls,problem",
+    [
+        (Data, None),
+        (EveryStep, "the Task \\(targets=real, loss_steps=last\\) says \\(8,\\)"),
+        (GlobalRNG, "change with torch's global generator"),
+        (TokensOutOfRange, "token ids outside"),
+        (StrayBaseline, "baselines \\['accuracy'\\] are not among"),
+        (MisnamedMonitor, "data=fake: the data module's task is not a valid Task: monitor 'acc' is not among"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_check_dataset_catches_a_broken_dataset(cls, problem):
     plugins = with_plugin("data", cls)
     if problem is None:
@@ -329,11 +357,16 @@ def steps(parameters):
     return False
 
 
-@pytest.mark.parametrize("handler,problem", [
-    (boasts, "answered True at scale 1e-08, but the gradients did not change"),
-    (hides, "answered False at scale 1e-08, but the gradients changed"),
-    (mumbles, "answered None, not a bool"), (steps, "changed the weights"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "handler,problem",
+    [
+        (boasts, "answered True at scale 1e-08, but the gradients did not change"),
+        (hides, "answered False at scale 1e-08, but the gradients changed"),
+        (mumbles, "answered None, not a bool"),
+        (steps, "changed the weights"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_check_grad_handler_catches_a_broken_handler(handler, problem):
     with pytest.raises(ContractError, match=problem):
         testing.check_grad_handler("fake", plugins=with_plugin("grad", lambda config: handler))
@@ -353,15 +386,16 @@ def test_check_plugins_checks_every_plugin_of_a_distribution():
     with pytest.raises(ContractError, match="other-plugins registers no plugins: is it installed"):
         testing.check_plugins("other-plugins", plugins=plugins)
     with pytest.raises(ContractError, match="data=fakedata: the data module's task is not a valid Task"):
-        testing.check_plugins("fake-plugins", plugins=with_plugin("data", MisnamedMonitor, name="fakedata",
-                                                                   plugins=plugins))
+        testing.check_plugins(
+            "fake-plugins", plugins=with_plugin("data", MisnamedMonitor, name="fakedata", plugins=plugins)
+        )
 
 
 def test_check_plugins_and_the_checks_report_a_plugin_that_failed_to_register():
     plugins = with_plugin("cell", lambda config, input_size: Cell(input_size))
     failure = Failure(FAKE, "its annotation 'itn' cannot be evaluated", "cell", "typo", "hidden_size")
     plugins.failures.append(failure)
-    with pytest.raises(ContractError, match="(?s)fake-plugins: 1 plugin failure.*cell 'typo', field 'hidden_size'"):
+    with pytest.raises(ContractError, match=r"(?s)fake-plugins: 1 plugin failure.*cell 'typo', field 'hidden_size'"):
         testing.check_plugins("fake-plugins", plugins=plugins)
     with pytest.raises(ContractError, match="cell=typo: no cell named 'typo' \\(it failed: plugin 'fake'"):
         testing.check_cell("typo", plugins=plugins)

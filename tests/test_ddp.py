@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import lightning as L
 import pytest
 import torch
-from conftest import TINY, results, runner
 
+from conftest import TINY, results, runner
 from runner._train import distributed
 from runner_plugins.tasks import SyntheticConfig
 from runner_plugins.tasks.synthetic import AddingData
@@ -37,7 +37,7 @@ def test_two_processes_train_as_one_and_only_rank_zero_writes(tmp_path):
     # the same global batch of 16: every step's loss (over both halves) and the final validation
     curve, reference = losses(tmp_path / "two"), losses(tmp_path / "one")
     assert [s for s, _ in curve] == [s for s, _ in reference] == list(range(6))  # each step logged once
-    for (_, a), (_, b) in zip(curve, reference):
+    for (_, a), (_, b) in zip(curve, reference, strict=True):
         assert a == pytest.approx(b, rel=1e-5)
     assert ddp["val"]["mse"] == pytest.approx(single["val"]["mse"], rel=1e-5)
 
@@ -107,5 +107,5 @@ def test_launches_that_cannot_work_are_refused(monkeypatch):
     with pytest.raises(ValueError, match="DDP inside a multirun needs processes started by the cluster"):
         distributed.check_launch(trainer)
     spawn = L.Trainer(strategy="ddp_spawn", accelerator="cpu", devices=2, logger=False, enable_checkpointing=False)
-    with pytest.raises(ValueError, match="use trainer.strategy=ddp"):
+    with pytest.raises(ValueError, match=r"use trainer\.strategy=ddp"):
         distributed.check_launch(spawn)

@@ -4,7 +4,6 @@ import dataclasses
 import re
 
 from conftest import REPO
-
 from runner import hookspecs, testing
 from runner.task import Task
 

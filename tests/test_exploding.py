@@ -4,19 +4,32 @@ under plain SGD, with clipping it does not (Pascanu, Mikolov & Bengio 2013)."""
 from __future__ import annotations
 
 import pytest
-from conftest import results, runner
 
+from conftest import results, runner
 from runner.report import aggregate, document
 
-SMALL = ["cell=rnn", "seed=0,1", "trainer.max_steps=60", "trainer.val_check_interval=30", "data.num_train=640",
-         "data.num_val=64", "logger=csv"]
+SMALL = [
+    "cell=rnn",
+    "seed=0,1",
+    "trainer.max_steps=60",
+    "trainer.val_check_interval=30",
+    "data.num_train=640",
+    "data.num_val=64",
+    "logger=csv",
+]
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("exploding")
-    out = runner("-m", "experiment=exploding_gradients", "grad_setting=none,norm_1,value_0.1", *SMALL,
-                 "hydra.sweep.dir=sweep", cwd=root)
+    out = runner(
+        "-m",
+        "experiment=exploding_gradients",
+        "grad_setting=none,norm_1,value_0.1",
+        *SMALL,
+        "hydra.sweep.dir=sweep",
+        cwd=root,
+    )
     assert out.returncode == 0, out.stderr
     return root
 
@@ -46,8 +59,14 @@ def test_every_step_is_logged_so_the_norm_that_blew_up_is_measured(study):
 
 def test_divergence_is_deterministic_under_the_seed(study):
     first = next(d for d in (study / "sweep").iterdir() if "grad_setting=none" in d.name and "seed=0" in d.name)
-    out = runner("experiment=exploding_gradients", "grad_setting=none", *[o for o in SMALL if o != "seed=0,1"],
-                 "seed=0", "hydra.run.dir=again", cwd=study)
+    out = runner(
+        "experiment=exploding_gradients",
+        "grad_setting=none",
+        *[o for o in SMALL if o != "seed=0,1"],
+        "seed=0",
+        "hydra.run.dir=again",
+        cwd=study,
+    )
     assert out.returncode == 0, out.stderr
     again = results(study / "again")
     assert again["status"] == results(first)["status"]

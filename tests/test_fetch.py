@@ -27,8 +27,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if name not in ("good", "truncated", "cut", "corrupted"):
             self.send_error(404)
             return
-        body = {"good": BODY, "truncated": BODY[:100], "cut": BODY[: len(BODY) // 2],
-                "corrupted": BODY.replace(b"fox", b"cat")}[name]
+        body = {
+            "good": BODY,
+            "truncated": BODY[:100],
+            "cut": BODY[: len(BODY) // 2],
+            "corrupted": BODY.replace(b"fox", b"cat"),
+        }[name]
         self.send_response(200)
         if name != "cut":
             self.send_header("Content-Length", str(len(BODY) if name == "truncated" else len(body)))
@@ -66,12 +70,15 @@ def test_good_download_lands_with_the_right_hash(tmp_path, server):
     assert sorted(p.name for p in dest.parent.iterdir()) == ["train.txt"]  # no temporary file left
 
 
-@pytest.mark.parametrize("name,words", [
-    ("truncated", ["cut short", "100 of"]),
-    ("cut", ["has SHA-256", f"expected {SHA}"]),
-    ("corrupted", ["has SHA-256", f"expected {SHA}"]),
-    ("missing", ["404"]),
-])
+@pytest.mark.parametrize(
+    "name,words",
+    [
+        ("truncated", ["cut short", "100 of"]),
+        ("cut", ["has SHA-256", f"expected {SHA}"]),
+        ("corrupted", ["has SHA-256", f"expected {SHA}"]),
+        ("missing", ["404"]),
+    ],
+)
 def test_bad_download_raises_and_leaves_no_file(tmp_path, server, name, words):
     dest = tmp_path / "corpus" / "train.txt"
     with pytest.raises(DataError) as error:
@@ -93,7 +100,7 @@ def test_ensure_downloads_what_is_missing_and_keeps_what_is_there(tmp_path, serv
 def test_ensure_refuses_a_file_with_the_wrong_bytes(tmp_path, closed_port, monkeypatch):
     monkeypatch.setitem(fetch.SOURCES, "toy", (Source("a.txt", f"{closed_port}/a.txt", SHA),))
     (tmp_path / "a.txt").write_bytes(BODY[:-1])
-    with pytest.raises(DataError, match="a.txt is not the expected file \\(SHA-256 mismatch\\)"):
+    with pytest.raises(DataError, match=r"a\.txt is not the expected file \(SHA-256 mismatch\)"):
         fetch.ensure("toy", tmp_path)
 
 
@@ -105,8 +112,13 @@ def test_ensure_without_network_says_which_files_to_put_where(tmp_path, closed_p
         fetch.ensure("ptb", folder)
     message = str(error.value)
     files = ", ".join(f"{s.filename} (SHA-256 {s.sha256})" for s in ptb)
-    for words in ("ptb.train.txt is missing and could not be downloaded", "Connection refused",
-                  f"Put {files} in {folder}", "RUNNER_DATA_DIR to a folder holding ptb/", "data.root"):
+    for words in (
+        "ptb.train.txt is missing and could not be downloaded",
+        "Connection refused",
+        f"Put {files} in {folder}",
+        "RUNNER_DATA_DIR to a folder holding ptb/",
+        "data.root",
+    ):
         assert words in message, message
     assert not any(folder.iterdir())
 

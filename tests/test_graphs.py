@@ -9,9 +9,9 @@ import json
 
 import pytest
 import torch
-from conftest import TINY, runner
 from torch.utils._pytree import tree_flatten, tree_map
 
+from conftest import TINY, runner
 from runner._config.schema import ModelConfig, OptimConfig
 from runner._train.graphs import Core
 from runner._train.model import SequenceModel, detach
@@ -19,10 +19,12 @@ from runner.task import Task
 from runner_plugins.cells import CellConfig, Impl
 from runner_plugins.cells.build import build_cell
 
-LM = Task(inputs="tokens", input_size=11, targets="classes", output_size=11, metrics=("ppl",), monitor="ppl",
-          carry_state=True)
-ADDING = Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last", metrics=("mse",),
-              monitor="mse")
+LM = Task(
+    inputs="tokens", input_size=11, targets="classes", output_size=11, metrics=("ppl",), monitor="ppl", carry_state=True
+)
+ADDING = Task(
+    inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last", metrics=("mse",), monitor="mse"
+)
 
 
 @pytest.mark.parametrize("impl", [Impl.fused, Impl.reference])

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import results, runner, start
-from test_resume import KILLABLE, ONE_THREAD
 
+from conftest import results, runner, start
 from runner._run_folder.sweep import job_folder
+from test_resume import KILLABLE, ONE_THREAD
 
 RUN = [*KILLABLE, "logger=csv"]
 
@@ -69,7 +69,7 @@ def test_a_run_stopped_by_a_signal_checkpoints_and_resumes_to_the_uninterrupted_
     assert record["status"] == "interrupted" and record["signal"] == signum.name
     assert 40 < record["steps"] < 300
     assert checkpoint_step(folder) == record["steps"]  # saved at the step it stopped, not at the last periodic one
-    line = [l for l in said.splitlines() if "interrupted" in l]
+    line = [line for line in said.splitlines() if "interrupted" in line]
     assert len(line) == 1 and f"at step {record['steps']}" in line[0] and "hydra.run.dir=run" in line[0]
     assert "Traceback" not in said
 
@@ -89,14 +89,15 @@ def test_a_second_process_on_a_running_folder_is_refused_and_changes_nothing(tmp
     second = runner(*RUN, "hydra.run.dir=run", cwd=tmp_path, env=ONE_THREAD)
     assert first.poll() is None, "the first run ended before the second started"
     assert second.returncode == 1
-    refusal = [l for l in (second.stdout + second.stderr).splitlines() if "in use by process" in l]
+    refusal = [line for line in (second.stdout + second.stderr).splitlines() if "in use by process" in line]
     assert len(refusal) == 1 and f"process {first.pid} on {socket.gethostname()}" in refusal[0]
     assert "Traceback" not in second.stderr
 
     assert first.wait(timeout=300) == 0
     a, b = results(whole), results(folder)
-    assert {k: v for k, v in a.items() if k not in ("wall_s", "train_tokens_per_s")} == \
-        {k: v for k, v in b.items() if k not in ("wall_s", "train_tokens_per_s")}
+    assert {k: v for k, v in a.items() if k not in ("wall_s", "train_tokens_per_s")} == {
+        k: v for k, v in b.items() if k not in ("wall_s", "train_tokens_per_s")
+    }
     assert (whole / "metrics.csv").read_text() == (folder / "metrics.csv").read_text()
     same_checkpoints(whole, folder)
 
@@ -105,8 +106,10 @@ def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_swe
     # job 1 trains long enough to be running while a rerun passes it (it is stopped long before its end)
     common = [k for k in RUN if not k.startswith("trainer.max_steps")]
     sweep = ["-m", "trainer.max_steps=4,3000,5", *common, "hydra.sweep.dir=sweep"]
-    jobs = [tmp_path / "sweep" / f"{n}_{job_folder(','.join(sorted([*common, f'trainer.max_steps={steps}'])))}"
-            for n, steps in enumerate((4, 3000, 5))]  # as src/runner/_config/conf/config.yaml names them
+    jobs = [
+        tmp_path / "sweep" / f"{n}_{job_folder(','.join(sorted([*common, f'trainer.max_steps={steps}'])))}"
+        for n, steps in enumerate((4, 3000, 5))
+    ]  # as src/runner/_config/conf/config.yaml names them
     first = start(*sweep, cwd=tmp_path, output="first.txt", env=ONE_THREAD)
     wait_for_checkpoint(jobs[1], 15, first)
 
@@ -158,8 +161,13 @@ def test_a_second_ctrl_c_while_saving_stops_at_once_and_keeps_the_previous_check
     site.mkdir()
     (site / "sitecustomize.py").write_text(SLOW_DISK)
     slow = tmp_path / "slow"
-    proc = start(*RUN, "hydra.run.dir=run", cwd=tmp_path, output="first.txt",
-                 env={**ONE_THREAD, "PYTHONPATH": str(site), "SLOW": str(slow)})
+    proc = start(
+        *RUN,
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+        output="first.txt",
+        env={**ONE_THREAD, "PYTHONPATH": str(site), "SLOW": str(slow)},
+    )
     folder = tmp_path / "run"
     wait_for_checkpoint(folder, 40, proc)
     slow.touch()
@@ -207,7 +215,7 @@ def full_disk(tmp_path: Path, failing: str, after: int) -> dict[str, str]:
 def test_a_full_disk_at_a_checkpoint_fails_the_run_in_one_line_and_keeps_the_previous_checkpoint(tmp_path):
     out = runner(*RUN, "hydra.run.dir=run", cwd=tmp_path, env=full_disk(tmp_path, "last.ckpt", after=3))
     assert out.returncode == 1
-    errors = [l for l in (out.stdout + out.stderr).splitlines() if "No space left on device" in l]
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if "No space left on device" in line]
     assert len(errors) == 1 and "failed" in errors[0] and "checkpoints/last.ckpt'" in errors[0]
     folder = tmp_path / "run"
     assert results(folder)["status"] == "failed"
@@ -218,7 +226,7 @@ def test_a_full_disk_at_a_checkpoint_fails_the_run_in_one_line_and_keeps_the_pre
 def test_a_full_disk_at_the_record_fails_the_run_in_one_line_and_keeps_the_checkpoint(tmp_path, tiny):
     out = runner(*tiny, "hydra.run.dir=run", cwd=tmp_path, env=full_disk(tmp_path, "results.json", after=0))
     assert out.returncode == 1
-    errors = [l for l in (out.stdout + out.stderr).splitlines() if "No space left on device" in l]
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if "No space left on device" in line]
     assert len(errors) == 1 and "cannot write" in errors[0] and "last.ckpt is intact" in errors[0]
     folder = tmp_path / "run"
     assert not (folder / "results.json").exists() and not (folder / ".results.json.tmp").exists()

@@ -11,15 +11,20 @@ from pathlib import Path
 
 import joblib
 import pytest
-from conftest import TINY, environment, runner
 
+from conftest import TINY, environment, runner
 from runner._run_folder import run_dir
 
 
 def sweep(cells: str = "rnn,gru", seq_lens: str = "6,8") -> list[str]:
     """A multirun over the given cells and lengths, on the tiny config."""
-    return ["-m", f"cell={cells}", f"data.seq_len={seq_lens}", *[t for t in TINY if not t.startswith("data.seq_len")],
-            "logger=csv"]
+    return [
+        "-m",
+        f"cell={cells}",
+        f"data.seq_len={seq_lens}",
+        *[t for t in TINY if not t.startswith("data.seq_len")],
+        "logger=csv",
+    ]
 
 
 def sweep_metrics(folder) -> dict[tuple[str, int], dict]:
@@ -47,14 +52,25 @@ def launched(tmp_path_factory) -> tuple[Path, dict[str, subprocess.CompletedProc
         "joblib": ("runner", [*sweep(), "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], {}),  # 4 jobs, 2 workers
         "parallel": ("launch_probe", [*sweep(), "hydra/launcher=parallel"], {}),  # one worker per core
         # threads=0 is refused: that job fails and the sweep exits 1
-        "threads": ("runner", [*sweep("gru", "8"), "hydra/launcher=parallel", "hydra.launcher.n_jobs=2",
-                               "threads=2,null,0"], {"OMP_NUM_THREADS": "3"}),
+        "threads": (
+            "runner",
+            [*sweep("gru", "8"), "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "threads=2,null,0"],
+            {"OMP_NUM_THREADS": "3"},
+        ),
         "submitit": ("runner", [*sweep("gru", "8"), "hydra/launcher=submitit_local"], {}),
     }
     with ThreadPoolExecutor(len(launches)) as pool:
-        done = {name: pool.submit(runner, *args, f"hydra.sweep.dir={name}", cwd=folder, module=module,
-                                  env={"OMP_NUM_THREADS": None, **env})
-                for name, (module, args, env) in launches.items()}
+        done = {
+            name: pool.submit(
+                runner,
+                *args,
+                f"hydra.sweep.dir={name}",
+                cwd=folder,
+                module=module,
+                env={"OMP_NUM_THREADS": None, **env},
+            )
+            for name, (module, args, env) in launches.items()
+        }
         return folder, {name: future.result() for name, future in done.items()}
 
 
@@ -86,8 +102,13 @@ def threads_of(folder: Path) -> list[int]:
 
 def test_a_parallel_job_gets_its_share_of_the_cores_and_a_serial_job_torchs_default(launched):
     folder, _ = launched
-    default = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
-                             env=environment({"OMP_NUM_THREADS": None}, True), capture_output=True, text=True)
+    default = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+        env=environment({"OMP_NUM_THREADS": None}, True),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert threads_of(folder / "basic") == [int(default.stdout)] * 4
     assert threads_of(folder / "joblib") == [max(1, joblib.cpu_count() // 2)] * 4  # n_jobs=2
     assert threads_of(folder / "parallel") == [1] * 4  # n_jobs=-1: one job per core
@@ -110,11 +131,26 @@ def test_slurm_launcher_submits_a_job_array_with_the_settings(tmp_path):
     for name, text in fakes.items():
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(stat.S_IRWXU)
-    out = runner(*sweep(), "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.mem_gb=32",
-                 "hydra.launcher.array_parallelism=3", "hydra.sweep.dir=sweep", cwd=tmp_path,
-                 env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    out = runner(
+        *sweep(),
+        "hydra/launcher=slurm",
+        "hydra.launcher.partition=gpu",
+        "hydra.launcher.mem_gb=32",
+        "hydra.launcher.array_parallelism=3",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+    )
     assert "sbatch: no cluster here" in out.stderr  # submitted: the stand-in refused it
     script = (tmp_path / "submitted.sh").read_text()
-    for line in ("--array=0-3%3", "--partition=gpu", "--gpus-per-node=1", "--ntasks-per-node=1",
-                 "--cpus-per-task=4", "--mem=32GB", "--time=240", "--job-name=runner"):
+    for line in (
+        "--array=0-3%3",
+        "--partition=gpu",
+        "--gpus-per-node=1",
+        "--ntasks-per-node=1",
+        "--cpus-per-task=4",
+        "--mem=32GB",
+        "--time=240",
+        "--job-name=runner",
+    ):
         assert f"#SBATCH {line}\n" in script

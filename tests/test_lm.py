@@ -6,16 +6,26 @@ import shutil
 
 import pytest
 import torch
-from conftest import results, runner
 
+from conftest import results, runner
 from runner.lm import cli
 from runner.lm.language_model import LanguageModel
 from runner.task import Task
 
 # a small LSTM, a few hundred steps: seconds of training, yet far below uniform guessing (10,000)
-LEARN = ["cell=lstm", "data=ptb", "data.batch_size=20", "data.bptt=20", "cell.hidden_size=64", "optim=adam",
-         "optim.lr=0.01", "trainer.max_steps=300", "trainer.val_check_interval=300",
-         "trainer.limit_val_batches=40", "+trainer.limit_test_batches=10"]
+LEARN = [
+    "cell=lstm",
+    "data=ptb",
+    "data.batch_size=20",
+    "data.bptt=20",
+    "cell.hidden_size=64",
+    "optim=adam",
+    "optim.lr=0.01",
+    "trainer.max_steps=300",
+    "trainer.val_check_interval=300",
+    "trainer.limit_val_batches=40",
+    "+trainer.limit_test_batches=10",
+]
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +82,9 @@ def test_sample_is_reproducible_and_follows_the_temperature(run_dir, capsys):
     assert ask(capsys, "sample", str(run_dir), "--seed", "3", "--length", "20") == one
     assert ask(capsys, "sample", str(run_dir), "--seed", "4", "--length", "20")["tokens"] != one["tokens"]
     # near zero temperature, sampling is the likeliest next word
-    cold = ask(capsys, "sample", str(run_dir), "--prompt", "the stock market", "--temperature", "0.001",
-               "--length", "1")
+    cold = ask(
+        capsys, "sample", str(run_dir), "--prompt", "the stock market", "--temperature", "0.001", "--length", "1"
+    )
     assert cold["prompt"] == ["the", "stock", "market"]
     assert cold["tokens"] == [ask(capsys, "next", str(run_dir), "the stock market", "--k", "1")["next"][0]["token"]]
 
@@ -98,12 +109,15 @@ def test_the_entry_point(run_dir, tmp_path):
     assert out.stderr == f"runner.lm: error: {tmp_path} is not a run folder (no .hydra/config.yaml)\n"
 
 
-@pytest.mark.parametrize("folder,message", [
-    ("empty", "is not a run folder (no .hydra/config.yaml)"),
-    ("untrained", "holds no trained model yet (no checkpoints/best.ckpt or last.ckpt)"),
-    ("no_task", "holds no task.json"),
-    ("damaged", "is not a readable checkpoint"),
-])
+@pytest.mark.parametrize(
+    "folder,message",
+    [
+        ("empty", "is not a run folder (no .hydra/config.yaml)"),
+        ("untrained", "holds no trained model yet (no checkpoints/best.ckpt or last.ckpt)"),
+        ("no_task", "holds no task.json"),
+        ("damaged", "is not a readable checkpoint"),
+    ],
+)
 def test_a_folder_without_a_trained_model_is_one_clear_line(run_dir, tmp_path, capsys, folder, message):
     target = tmp_path / folder
     target.mkdir()
@@ -135,8 +149,16 @@ class Uniform(torch.nn.Module):
 
 
 def text_task(tokenization: str, vocab: list[str], eos: str) -> Task:
-    return Task(inputs="tokens", input_size=len(vocab), targets="classes", output_size=len(vocab),
-                vocab=tuple(vocab), tokenization=tokenization, eos=eos, unk="<unk>")
+    return Task(
+        inputs="tokens",
+        input_size=len(vocab),
+        targets="classes",
+        output_size=len(vocab),
+        vocab=tuple(vocab),
+        tokenization=tokenization,
+        eos=eos,
+        unk="<unk>",
+    )
 
 
 def test_character_level_lines_end_with_a_newline():
@@ -146,7 +168,7 @@ def test_character_level_lines_end_with_a_newline():
     assert scored.tokens == ["a", "b", "<unk>", "\n"]
     assert scored.log_probs == pytest.approx([-math.log(4)] * 4)
     assert scored.perplexity == pytest.approx(4)  # knowing nothing is guessing among the 4 types
-    prompt, drawn, seed = model.sample(30, seed=7, prompt="ba")
+    prompt, drawn, _ = model.sample(30, seed=7, prompt="ba")
     assert prompt == ["b", "a"] and len(drawn) == 30 and set(drawn) <= set(vocab)
     assert model.render(["a", "\n", "b"]) == "a\nb"
     words = LanguageModel(Uniform(3), text_task("word", ["x", "<eos>", "<unk>"], "<eos>"))

@@ -41,10 +41,23 @@ def test_logging_steps_are_the_ones_lightning_writes(tmp_path):
 
     data = AddingData(SyntheticConfig(seq_len=5, num_train=64, num_val=16, batch_size=8, seed=0))
     data.setup("fit")
-    model = Watched(data.task, build_cell("rnn", CellConfig(hidden_size=4), 2), 2, lambda params: False,
-                    ModelConfig(), OptimConfig())
-    trainer = L.Trainer(max_steps=11, log_every_n_steps=3, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    model = Watched(
+        data.task,
+        build_cell("rnn", CellConfig(hidden_size=4), 2),
+        2,
+        lambda params: False,
+        ModelConfig(),
+        OptimConfig(),
+    )
+    trainer = L.Trainer(
+        max_steps=11,
+        log_every_n_steps=3,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
     trainer.fit(model, datamodule=data)
     assert len(seen) == 11
     assert [ours for _, ours, _ in seen] == [lightnings for _, _, lightnings in seen]

@@ -5,23 +5,30 @@ import math
 
 import optuna
 import yaml
-from conftest import TINY, runner
 
+from conftest import TINY, runner
 from runner._train.cli import objective
 
 
 def test_a_small_search_scores_each_trial_by_its_run(tmp_path):
     # hidden size 0 is refused by the cell: with the seeded sampler some trials fail, the others complete
-    out = runner("-m", "experiment=search_adding", "hydra.sweeper.n_trials=3", "cell.hidden_size=choice(0,8)",
-                 *[t for t in TINY if not t.startswith("cell.hidden_size")], "logger=csv", "hydra.sweep.dir=sweep",
-                 cwd=tmp_path)
+    out = runner(
+        "-m",
+        "experiment=search_adding",
+        "hydra.sweeper.n_trials=3",
+        "cell.hidden_size=choice(0,8)",
+        *[t for t in TINY if not t.startswith("cell.hidden_size")],
+        "logger=csv",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
     assert out.returncode == 1, out.stderr  # the search went on past its failed trials, and says they failed
     assert "3 jobs: " in out.stdout and " failed: " in out.stdout
     study = optuna.load_study(study_name="search_adding", storage=f"sqlite:///{tmp_path}/search_adding.db")
     trials = sorted(study.trials, key=lambda t: t.number)
     records = [json.loads(next((tmp_path / "sweep").glob(f"{t.number}_*/results.json")).read_text()) for t in trials]
     assert len(trials) == 3
-    for trial, record in zip(trials, records):
+    for trial, record in zip(trials, records, strict=True):
         assert record["config"]["cell"]["hidden_size"] == trial.params["cell.hidden_size"]
         assert record["config"]["optim"]["lr"] == trial.params["optim.lr"]
         assert record["config"]["grad"]["max_norm"] == trial.params["grad.max_norm"]

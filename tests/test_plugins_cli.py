@@ -4,11 +4,10 @@ import json
 import re
 import textwrap
 
+import runner as runner_package
 from conftest import fake_distribution, runner
 
-import runner as runner_package
-
-THIRD_PARTY = textwrap.dedent('''
+THIRD_PARTY = textwrap.dedent("""
     from __future__ import annotations
 
     from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ THIRD_PARTY = textwrap.dedent('''
     @hookimpl
     def register_cells(register):
         register("mycell", build, Config)
-''')
+""")
 
 
 def imported_modules(stderr: str) -> list[str]:
@@ -64,48 +63,77 @@ def test_json_for_scripts(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["schema"] == 1 and data["failures"] == []
-    assert data["runner"] == {"distribution": "rnn-runner", "version": runner_package.__version__,
-                              "plugin_api": runner_package.PLUGIN_API}
+    assert data["runner"] == {
+        "distribution": "rnn-runner",
+        "version": runner_package.__version__,
+        "plugin_api": runner_package.PLUGIN_API,
+    }
     found = {(p["kind"], p["name"]): p for p in data["plugins"]}
     assert {("cell", "rnn"), ("data", "ptb"), ("grad", "clip_value")} <= set(found)
     clip = found["grad", "clip_norm"]
-    assert (clip["distribution"], clip["version"], clip["entry_point"]) == ("rnn-runner", runner_package.__version__,
-                                                                            "grad")
+    assert (clip["distribution"], clip["version"], clip["entry_point"]) == (
+        "rnn-runner",
+        runner_package.__version__,
+        "grad",
+    )
     assert [f["name"] for f in clip["fields"]] == ["max_norm", "norm_type"]
-    assert clip["fields"][1] == {"name": "norm_type", "type": "float", "default": 2.0,
-                                 "help": "'inf' for the largest absolute entry"}
+    assert clip["fields"][1] == {
+        "name": "norm_type",
+        "type": "float",
+        "default": 2.0,
+        "help": "'inf' for the largest absolute entry",
+    }
 
 
 def test_third_party_plugins_and_failures_are_listed(tmp_path):
-    env = fake_distribution(tmp_path / "site", "my-cells", {"my_cells": THIRD_PARTY, "broken": "import nothing_here\n"},
-                            {"mycells": "my_cells", "broken": "broken"})
+    env = fake_distribution(
+        tmp_path / "site",
+        "my-cells",
+        {"my_cells": THIRD_PARTY, "broken": "import nothing_here\n"},
+        {"mycells": "my_cells", "broken": "broken"},
+    )
     out = runner(cwd=tmp_path, module="runner.plugins", env=env)
     assert out.returncode == 1  # a plugin that does not load is an error a plugin author must see
     assert "cell=mycell  (my-cells 0.1, entry point mycells)" in out.stdout
-    for line in ("cell.width: int = ???  # units per layer; no default: the user must give it",
-                 "cell.mode: fast | slow = slow", "cell.scale: float | None = null  # the gain; None: 1/sqrt(width)",
-                 'cell.sizes: list[int] = [2, 3]  # a "#" inside the comment is kept'):
+    for line in (
+        "cell.width: int = ???  # units per layer; no default: the user must give it",
+        "cell.mode: fast | slow = slow",
+        "cell.scale: float | None = null  # the gain; None: 1/sqrt(width)",
+        'cell.sizes: list[int] = [2, 3]  # a "#" inside the comment is kept',
+    ):
         assert f"    {line}\n" in out.stdout
-    assert ("failed plugins:\n  'broken' (my-cells 0.1, entry point broken = broken): failed to load: "
-            "ModuleNotFoundError: No module named 'nothing_here'\n") in out.stdout
+    assert (
+        "failed plugins:\n  'broken' (my-cells 0.1, entry point broken = broken): failed to load: "
+        "ModuleNotFoundError: No module named 'nothing_here'\n"
+    ) in out.stdout
     assert "Traceback" not in out.stdout and "python -m runner.plugins --traceback" in out.stdout
     data = json.loads(runner("--json", cwd=tmp_path, module="runner.plugins", env=env).stdout)
     failure = data["failures"][0]
     assert len(data["failures"]) == 1 and failure["traceback"].startswith("Traceback")
     assert {k: v for k, v in failure.items() if k != "traceback"} == {
-        "source": "'broken' (my-cells 0.1, entry point broken = broken)", "distribution": "my-cells",
-        "version": "0.1", "entry_point": "broken", "kind": None, "name": None, "field": None,
-        "reason": "failed to load: ModuleNotFoundError: No module named 'nothing_here'"}
+        "source": "'broken' (my-cells 0.1, entry point broken = broken)",
+        "distribution": "my-cells",
+        "version": "0.1",
+        "entry_point": "broken",
+        "kind": None,
+        "name": None,
+        "field": None,
+        "reason": "failed to load: ModuleNotFoundError: No module named 'nothing_here'",
+    }
     mycell = next(p for p in data["plugins"] if p["name"] == "mycell")
-    assert mycell["fields"][0] == {"name": "width", "type": "int", "default": "???",
-                                   "help": "units per layer; no default: the user must give it"}
+    assert mycell["fields"][0] == {
+        "name": "width",
+        "type": "int",
+        "default": "???",
+        "help": "units per layer; no default: the user must give it",
+    }
     out = runner("--traceback", cwd=tmp_path, module="runner.plugins", env=env)
     assert out.returncode == 1
     assert "'broken' (my-cells 0.1, entry point broken = broken):\nTraceback (most recent call last):" in out.stdout
     assert "import nothing_here" in out.stdout  # the line that raised
 
 
-BAD_FIELD = textwrap.dedent('''
+BAD_FIELD = textwrap.dedent("""
     from dataclasses import dataclass
 
     from runner import hookimpl
@@ -117,7 +145,7 @@ BAD_FIELD = textwrap.dedent('''
     @hookimpl
     def register_grad_handlers(register):
         register("cplxclip", print, Config)
-''')
+""")
 
 
 def test_a_registration_failure_is_listed_with_its_kind_name_and_field(tmp_path):

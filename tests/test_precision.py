@@ -1,15 +1,27 @@
-"""trainer.precision=bf16-mixed (Micikevicius et al. 2018's mixed precision, in bfloat16) for every cell the CPU runs."""
+"""trainer.precision=bf16-mixed for every cell the CPU runs.
+
+Mixed precision as Micikevicius et al. 2018, in bfloat16.
+"""
 
 import json
 
 import pytest
 import torch
-from conftest import runner
 
+from conftest import runner
 from runner._train import cpu
 
-LM = ["data=ptb", "data.batch_size=8", "data.bptt=10", "cell.hidden_size=32", "trainer.max_steps=60",
-      "trainer.val_check_interval=60", "trainer.limit_val_batches=10", "+trainer.limit_test_batches=5", "logger=csv"]
+LM = [
+    "data=ptb",
+    "data.batch_size=8",
+    "data.bptt=10",
+    "cell.hidden_size=32",
+    "trainer.max_steps=60",
+    "trainer.val_check_interval=60",
+    "trainer.limit_val_batches=10",
+    "+trainer.limit_test_batches=5",
+    "logger=csv",
+]
 NO_BF16_LSTM = f"oneDNN runs no bfloat16 LSTM on this CPU: {cpu.name()}"
 
 
@@ -20,8 +32,14 @@ def cells() -> list[str]:
 
 def test_bf16_mixed_trains_every_cell_to_the_perplexity_of_full_precision(tmp_path):
     chosen = cells()
-    out = runner("-m", f"cell={','.join(chosen)}", "trainer.precision=32-true,bf16-mixed", *LM,
-                 "hydra.sweep.dir=sweep", cwd=tmp_path)
+    out = runner(
+        "-m",
+        f"cell={','.join(chosen)}",
+        "trainer.precision=32-true,bf16-mixed",
+        *LM,
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     ppl, lstm_state = {}, None
     for folder in (tmp_path / "sweep").iterdir():
@@ -49,8 +67,16 @@ def test_bf16_mixed_trains_every_cell_to_the_perplexity_of_full_precision(tmp_pa
 
 @pytest.mark.skipif(cpu.runs_bf16_lstm(), reason="this CPU runs the bfloat16 LSTM: nothing to refuse")
 def test_a_cpu_without_the_bf16_lstm_kernel_is_named_in_one_line_with_what_to_use(tmp_path):
-    out = runner("cell=lstm", "trainer.precision=bf16-mixed", *LM[:4], "trainer.max_steps=2",
-                 "trainer.val_check_interval=2", "logger=csv", "hydra.run.dir=run", cwd=tmp_path)
+    out = runner(
+        "cell=lstm",
+        "trainer.precision=bf16-mixed",
+        *LM[:4],
+        "trainer.max_steps=2",
+        "trainer.val_check_interval=2",
+        "logger=csv",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
     assert out.returncode == 1, out.stdout + out.stderr
     error = json.loads((tmp_path / "run" / "results.json").read_text())["error"]
     assert "cannot run this cell's fused kernel in bfloat16" in error and "32-true" in error

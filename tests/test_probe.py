@@ -6,16 +6,26 @@ import csv
 
 import pytest
 import torch
-from conftest import runner
 from omegaconf import OmegaConf
 
+from conftest import runner
 from runner._config.schema import ProbeConfig
 from runner._train.probe import GradFlow, Unroll, callbacks
 from runner_plugins.cells.build import FUSED, REFERENCE
 
-TANH_ADDING = ["cell=rnn", "data=adding", "data.seq_len=20", "data.batch_size=16", "data.num_train=64",
-               "data.num_val=32", "cell.hidden_size=16", "trainer.max_steps=2", "trainer.val_check_interval=2",
-               "trainer.precision=64-true", "logger=csv"]
+TANH_ADDING = [
+    "cell=rnn",
+    "data=adding",
+    "data.seq_len=20",
+    "data.batch_size=16",
+    "data.num_train=64",
+    "data.num_val=32",
+    "cell.hidden_size=16",
+    "trainer.max_steps=2",
+    "trainer.val_check_interval=2",
+    "trainer.precision=64-true",
+    "logger=csv",
+]
 
 
 def curves(run_dir) -> dict[int, list[float]]:
@@ -32,8 +42,9 @@ def curves(run_dir) -> dict[int, list[float]]:
 def test_tanh_rnn_gradient_vanishes_towards_early_steps_alike_in_fused_and_reference(tmp_path):
     found = {}
     for impl in ("fused", "reference"):
-        out = runner(*TANH_ADDING, f"cell.impl={impl}", "probe.grad_flow.every=1", f"hydra.run.dir={impl}",
-                     cwd=tmp_path)
+        out = runner(
+            *TANH_ADDING, f"cell.impl={impl}", "probe.grad_flow.every=1", f"hydra.run.dir={impl}", cwd=tmp_path
+        )
         assert out.returncode == 0, out.stderr
         found[impl] = curves(tmp_path / impl)
     fused, reference = found["fused"], found["reference"]

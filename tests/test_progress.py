@@ -1,4 +1,7 @@
-"""The live display: on a terminal for a single run, never in a pipe or a sweep's jobs; the setting decides when given."""
+"""The live display.
+
+On a terminal for a single run, never in a pipe or a sweep's jobs; the setting decides when given.
+"""
 
 import os
 import pty
@@ -15,8 +18,15 @@ def on_terminal(*args: str, cwd) -> tuple[int, str]:
     """Run ``python -m runner args`` with a pseudo-terminal as its stdin, stdout and stderr."""
     main, child = pty.openpty()
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "200", "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "runner", *args], cwd=cwd, env=env,
-                               stdin=child, stdout=child, stderr=child, close_fds=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd,
+        env=env,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        close_fds=True,
+    )
     os.close(child)
     out = b""
     while True:

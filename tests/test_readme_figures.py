@@ -12,8 +12,9 @@ TINY_ADDING = [o for o in TINY if not o.startswith("data.seq_len")]
 
 def figures(*args, cwd):
     env = {**os.environ, "WANDB_MODE": "disabled", "RUNNER_DISABLE_PLUGINS": ",".join(THIRD_PARTY)}
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_defaults_block_is_regenerated_between_its_markers(tmp_path):
@@ -23,8 +24,10 @@ def test_defaults_block_is_regenerated_between_its_markers(tmp_path):
     out = figures("defaults", "--readme", str(readme), "--extra", *TINY_ADDING, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     text = readme.read_text()
-    assert text.startswith(before + "<!-- figures:defaults -->\n") and text.endswith("<!-- /figures:defaults -->" + after)
-    block = text[len(before):-len(after)]
+    assert text.startswith(before + "<!-- figures:defaults -->\n") and text.endswith(
+        "<!-- /figures:defaults -->" + after
+    )
+    block = text[len(before) : -len(after)]
     assert "stale" not in block
     assert f"python -m runner cell=CELL data=adding data.seq_len=50 logger=csv {' '.join(TINY_ADDING)}" in block
     assert f"{os.cpu_count()} cores, torch " in block

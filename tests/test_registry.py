@@ -3,10 +3,9 @@
 import textwrap
 
 from conftest import fake_distribution, runner
-
 from runner.plugins.registry import BUILTIN_DIST
 
-GOOD = textwrap.dedent('''
+GOOD = textwrap.dedent("""
     from dataclasses import dataclass
     from runner import hookimpl
 
@@ -20,19 +19,19 @@ GOOD = textwrap.dedent('''
     @hookimpl
     def register_cells(register):
         register("mycell", build, Config)
-''')
+""")
 
 BROKEN_IMPORT = "raise ImportError('needs a package that is not installed')\n"
 
-RAISING_HOOK = textwrap.dedent('''
+RAISING_HOOK = textwrap.dedent("""
     from runner import hookimpl
 
     @hookimpl
     def register_datasets(register):
         raise RuntimeError('hook exploded')
-''')
+""")
 
-DUPLICATE_AND_MALFORMED = textwrap.dedent('''
+DUPLICATE_AND_MALFORMED = textwrap.dedent("""
     from dataclasses import dataclass
     from runner import hookimpl
 
@@ -44,7 +43,7 @@ DUPLICATE_AND_MALFORMED = textwrap.dedent('''
     def register_cells(register):
         register("lstm", print, Config)           # taken by the built-in
         register("plaincls", print, dict)         # not a dataclass
-''')
+""")
 
 
 def test_builtins_come_from_entry_points(tmp_path):
@@ -70,7 +69,8 @@ def test_third_party_cell_becomes_an_option_with_typed_fields(tmp_path):
 
 def test_broken_plugins_are_named_and_the_others_keep_working(tmp_path):
     env = fake_distribution(
-        tmp_path / "site", "bad-plugins",
+        tmp_path / "site",
+        "bad-plugins",
         {"bad_import": BROKEN_IMPORT, "bad_hook": RAISING_HOOK, "bad_reg": DUPLICATE_AND_MALFORMED, "my_cells": GOOD},
         {"badimport": "bad_import", "badhook": "bad_hook", "badreg": "bad_reg", "good": "my_cells"},
     )
@@ -80,8 +80,10 @@ def test_broken_plugins_are_named_and_the_others_keep_working(tmp_path):
     assert "'badimport' (bad-plugins 0.1" in err and "needs a package that is not installed" in err
     assert "'badhook' (bad-plugins 0.1" in err and "hook exploded" in err
     # a duplicate name is an error that names both plugins; the built-in keeps the name
-    assert "'badreg' (bad-plugins 0.1, entry point badreg = bad_reg): cell 'lstm': the name is already registered by " \
+    assert (
+        "'badreg' (bad-plugins 0.1, entry point badreg = bad_reg): cell 'lstm': the name is already registered by "
         f"plugin 'cells' ({BUILTIN_DIST}" in err
+    )
     assert "cell 'plaincls': config <class 'dict'> is not a dataclass" in err
     assert "cell: gru, lstm, mycell, rnn" in out.stdout
     assert "data: adding, copy" in out.stdout
@@ -94,7 +96,7 @@ def test_disable_plugins_by_entry_point_name(tmp_path):
 
 
 # A config class Hydra cannot store is its plugin's failure, named down to the field; every command still works.
-BAD_CONFIGS = textwrap.dedent('''
+BAD_CONFIGS = textwrap.dedent("""
     from __future__ import annotations
 
     from dataclasses import dataclass
@@ -123,7 +125,7 @@ BAD_CONFIGS = textwrap.dedent('''
         register("typo", print, Typo)
         register("cplx", print, Complex)
         register("strict", print, Strict)
-''')
+""")
 
 WHERE = "plugin 'badcfg' (bad-configs 0.1, entry point badcfg = bad_configs)"
 CONFIG_FAILURES = [
@@ -134,8 +136,12 @@ CONFIG_FAILURES = [
 
 
 def test_a_config_class_hydra_cannot_store_fails_its_plugin_only(tmp_path):
-    env = fake_distribution(tmp_path / "site", "bad-configs", {"bad_configs": BAD_CONFIGS, "my_cells": GOOD},
-                            {"badcfg": "bad_configs", "good": "my_cells"})
+    env = fake_distribution(
+        tmp_path / "site",
+        "bad-configs",
+        {"bad_configs": BAD_CONFIGS, "my_cells": GOOD},
+        {"badcfg": "bad_configs", "good": "my_cells"},
+    )
     out = runner("--help", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert "cell: gru, lstm, mycell, rnn" in out.stdout
@@ -150,7 +156,7 @@ def test_a_config_class_hydra_cannot_store_fails_its_plugin_only(tmp_path):
 
 
 # Hooks pluggy would never call: a misspelled name, no @hookimpl, an argument not named `register`.
-BAD_HOOKS = textwrap.dedent('''
+BAD_HOOKS = textwrap.dedent("""
     from dataclasses import dataclass
 
     from runner import hookimpl
@@ -169,36 +175,47 @@ BAD_HOOKS = textwrap.dedent('''
 
     def register_grad_handlers(register):
         register("forgotten", print, Config)
-''')
+""")
 
-WRONG_ARGUMENT = textwrap.dedent('''
+WRONG_ARGUMENT = textwrap.dedent("""
     from runner import hookimpl
 
     @hookimpl
     def register_datasets(reg):
         pass
-''')
+""")
 
 NEWER_API = "from runner import hookimpl\nPLUGIN_API = 2\n"
 
 
 def test_hooks_pluggy_would_not_call_are_named_failures(tmp_path):
-    env = fake_distribution(tmp_path / "site", "bad-hooks",
-                            {"bad_hooks": BAD_HOOKS, "wrong_arg": WRONG_ARGUMENT, "newer": NEWER_API},
-                            {"badhooks": "bad_hooks", "wrongarg": "wrong_arg", "newer": "newer"})
+    env = fake_distribution(
+        tmp_path / "site",
+        "bad-hooks",
+        {"bad_hooks": BAD_HOOKS, "wrong_arg": WRONG_ARGUMENT, "newer": NEWER_API},
+        {"badhooks": "bad_hooks", "wrongarg": "wrong_arg", "newer": "newer"},
+    )
     out = runner("--help", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     assert "cell: goodcell, gru, lstm, rnn" in out.stdout
     err = out.stderr
-    assert ("plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): register_dataset is not a hook of the runner "
-            "(the hooks: register_cells, register_datasets, register_grad_handlers); did you mean register_datasets?"
-            ) in err
-    assert ("plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): register_grad_handlers is not marked "
-            "@hookimpl") in err
-    assert ("plugin 'wrongarg' (bad-hooks 0.1, entry point wrongarg = wrong_arg): register_datasets(reg): a hook takes one "
-            "argument and it must be named `register`") in err
-    assert ("plugin 'newer' (bad-hooks 0.1, entry point newer = newer): written for plugin API 2, but this runner "
-            f"({BUILTIN_DIST}) provides plugin API 1") in err
+    assert (
+        "plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): "
+        "register_dataset is not a hook of the runner "
+        "(the hooks: register_cells, register_datasets, register_grad_handlers); did you mean register_datasets?"
+    ) in err
+    assert (
+        "plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): register_grad_handlers is not marked "
+        "@hookimpl"
+    ) in err
+    assert (
+        "plugin 'wrongarg' (bad-hooks 0.1, entry point wrongarg = wrong_arg): register_datasets(reg): a hook takes one "
+        "argument and it must be named `register`"
+    ) in err
+    assert (
+        "plugin 'newer' (bad-hooks 0.1, entry point newer = newer): written for plugin API 2, but this runner "
+        f"({BUILTIN_DIST}) provides plugin API 1"
+    ) in err
     out = runner(cwd=tmp_path, env=env, module="runner.plugins")
     assert out.returncode == 1
     assert "cell=goodcell  (bad-hooks 0.1, entry point badhooks)" in out.stdout

@@ -47,16 +47,38 @@ def test_the_cell_choice_counts_even_where_the_configs_are_equal():
     assert rid("cell=rnn") != rid("cell=lstm") != rid("cell=gru")
 
 
-@pytest.mark.parametrize("override", ["logger=csv", "trainer.log_every_n_steps=1", "probe.grad_flow.every=5",
-                                      "checkpoint.every_n_steps=7", "resume=false", "tune_malloc=false", "threads=4",
-                                      "trainer.enable_progress_bar=true", "trainer.devices=2"])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "logger=csv",
+        "trainer.log_every_n_steps=1",
+        "probe.grad_flow.every=5",
+        "checkpoint.every_n_steps=7",
+        "resume=false",
+        "tune_malloc=false",
+        "threads=4",
+        "trainer.enable_progress_bar=true",
+        "trainer.devices=2",
+    ],
+)
 def test_records_and_where_a_run_is_computed_do_not_count(override):
     assert rid(override) == rid()
 
 
-@pytest.mark.parametrize("override", ["trainer.max_steps=7", "trainer.val_check_interval=5", "optim.lr=0.1",
-                                      "optim=sgd", "grad=none", "data.seq_len=9", "model.init_range=0.1",
-                                      "+trainer.gradient_clip_val=1", "trainer.precision=64-true"])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "trainer.max_steps=7",
+        "trainer.val_check_interval=5",
+        "optim.lr=0.1",
+        "optim=sgd",
+        "grad=none",
+        "data.seq_len=9",
+        "model.init_range=0.1",
+        "+trainer.gradient_clip_val=1",
+        "trainer.precision=64-true",
+    ],
+)
 def test_whatever_changes_the_experiment_counts(override):
     assert rid(override) != rid()
 
@@ -68,8 +90,16 @@ def test_a_grad_setting_is_the_same_configuration_as_its_handler_and_threshold()
 
 def test_the_label_is_the_overrides_without_seeds_presets_and_records():
     cfg, choices = composed("optim.lr=0.1", "cell=rnn")
-    overrides = ["experiment=long_term_deps_quick", "seed=2", "data.seed=2", "logger=csv", "optim.lr=0.1",
-                 "cell=rnn", "hydra.sweep.dir=out", "+trainer.gradient_clip_val=1"]
+    overrides = [
+        "experiment=long_term_deps_quick",
+        "seed=2",
+        "data.seed=2",
+        "logger=csv",
+        "optim.lr=0.1",
+        "cell=rnn",
+        "hydra.sweep.dir=out",
+        "+trainer.gradient_clip_val=1",
+    ]
     assert replicates.label(cfg, choices, overrides) == "cell=rnn,optim.lr=0.1,trainer.gradient_clip_val=1"
     assert replicates.label(*composed(), []) == "cell=lstm,data=adding,grad=clip_norm"  # the choices, when none
 

@@ -6,24 +6,52 @@ import re
 from importlib import resources
 
 import pytest
-from conftest import REPO, results, runner
 
+from conftest import REPO, results, runner
 from runner.report import aggregate, document
 
-TINY = ["data.batch_size=16", "data.num_train=64", "data.num_val=32", "cell.hidden_size=8", "trainer.max_steps=6",
-        "trainer.val_check_interval=2"]
+TINY = [
+    "data.batch_size=16",
+    "data.num_train=64",
+    "data.num_val=32",
+    "cell.hidden_size=8",
+    "trainer.max_steps=6",
+    "trainer.val_check_interval=2",
+]
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     """2 cells x 3 seeds x 2 step sizes (lr 1e30 diverges), the probe on; and one job that fails at setup."""
     root = tmp_path_factory.mktemp("report")
-    out = runner("-m", "cell=rnn,gru", "seed=range(3)", "optim=sgd", "optim.lr=0.1,1e30", "grad=none",
-                 "data.seq_len=8", *TINY, "probe.grad_flow.every=2", "trainer.log_every_n_steps=2", "logger=csv",
-                 "hydra.sweep.dir=sweep", cwd=root)
+    out = runner(
+        "-m",
+        "cell=rnn,gru",
+        "seed=range(3)",
+        "optim=sgd",
+        "optim.lr=0.1,1e30",
+        "grad=none",
+        "data.seq_len=8",
+        *TINY,
+        "probe.grad_flow.every=2",
+        "trainer.log_every_n_steps=2",
+        "logger=csv",
+        "hydra.sweep.dir=sweep",
+        cwd=root,
+    )
     assert out.returncode == 0, out.stderr
-    failed = runner("-m", "cell=rnn", "data.seq_len=1", "optim=sgd", "optim.lr=0.1", "grad=none", *TINY,
-                    "logger=csv", "hydra.sweep.dir=failed", cwd=root)
+    failed = runner(
+        "-m",
+        "cell=rnn",
+        "data.seq_len=1",
+        "optim=sgd",
+        "optim.lr=0.1",
+        "grad=none",
+        *TINY,
+        "logger=csv",
+        "hydra.sweep.dir=failed",
+        cwd=root,
+    )
     assert failed.returncode == 1, failed.stderr  # a sweep with a failed job exits 1
     return root
 
@@ -117,11 +145,21 @@ def test_steps_to_target_is_the_first_validation_that_beats_it(sweep):
 
 
 def test_the_quick_study_sweeps_seeds_as_replicates(tmp_path):
-    """src/runner/_config/conf/experiment/long_term_deps_quick, trimmed by overrides to rnn on adding, one seed and 2 steps."""
+    """The preset long_term_deps_quick, trimmed by overrides to rnn on adding, one seed and 2 steps."""
     preset = resources.files("runner._config.conf") / "experiment" / "long_term_deps_quick.yaml"
     assert "seed: range(3)" in preset.read_text()
-    out = runner("-m", "experiment=long_term_deps_quick", "cell=rnn", "data=adding", "seed=0", "trainer.max_steps=2",
-                 "data.num_train=64", "data.num_val=64", "logger=csv", cwd=tmp_path)
+    out = runner(
+        "-m",
+        "experiment=long_term_deps_quick",
+        "cell=rnn",
+        "data=adding",
+        "seed=0",
+        "trainer.max_steps=2",
+        "data.num_train=64",
+        "data.num_val=64",
+        "logger=csv",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     (sweep,) = (tmp_path / "multirun" / "long_term_deps_quick").iterdir()
     found = [document.load(folder, {}) for folder in document.run_folders([sweep])]

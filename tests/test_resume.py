@@ -9,12 +9,20 @@ import time
 
 import pytest
 import torch
+
 from conftest import results, runner
 
 # dropout draws from the RNG, 7 batches an epoch: a kill lands mid-epoch, several epochs in
 KILLABLE = [
-    "data.seq_len=20", "data.num_train=224", "data.num_val=64", "data.batch_size=32", "cell.hidden_size=16",
-    "model.dropout=0.2", "trainer.max_steps=300", "trainer.val_check_interval=25", "checkpoint.every_n_steps=15",
+    "data.seq_len=20",
+    "data.num_train=224",
+    "data.num_val=64",
+    "data.batch_size=32",
+    "cell.hidden_size=16",
+    "model.dropout=0.2",
+    "trainer.max_steps=300",
+    "trainer.val_check_interval=25",
+    "checkpoint.every_n_steps=15",
     "trainer.log_every_n_steps=1",
 ]
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
@@ -25,8 +33,9 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     assert whole.returncode == 0, whole.stderr
 
     args = [sys.executable, "-m", "runner", *KILLABLE, "hydra.run.dir=killed"]
-    proc = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, **ONE_THREAD},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, env={**os.environ, **ONE_THREAD}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
     while time.time() < deadline and not (last.exists() and torch.load(last, weights_only=True)["global_step"] >= 40):

@@ -3,13 +3,13 @@
 import json
 
 import pytest
-from conftest import TINY, fake_distribution, runner
 
+from conftest import fake_distribution, runner
 from runner._run_folder import run_dir
 from runner._run_folder.run_dir import FORMAT, Status
 
 # A third-party corpus plugin, not the built-in text plugin: its own markers, its own vocabulary.
-WORDS = '''
+WORDS = """
 from dataclasses import dataclass
 
 from runner import hookimpl
@@ -54,15 +54,24 @@ def build(config):
 @hookimpl
 def register_datasets(register):
     register("words", build, WordsConfig)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def words_run(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("words")
     env = fake_distribution(cwd / "site", "runner-words", {"runner_words": WORDS}, {"words": "runner_words"})
-    out = runner("cell=gru", "data=words", "cell.hidden_size=16", "optim.lr=0.02", "trainer.max_steps=120",
-                 "trainer.val_check_interval=60", "hydra.run.dir=run", cwd=cwd, env=env)
+    out = runner(
+        "cell=gru",
+        "data=words",
+        "cell.hidden_size=16",
+        "optim.lr=0.02",
+        "trainer.max_steps=120",
+        "trainer.val_check_interval=60",
+        "hydra.run.dir=run",
+        cwd=cwd,
+        env=env,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return cwd / "run", env
 
@@ -111,22 +120,26 @@ def test_a_folder_without_a_readable_record_is_unfinished(tmp_path):
 def test_records_keep_no_nan(tmp_path):
     run_dir.write_results(tmp_path, {"status": Status.diverged, "val": {"loss": float("nan")}})
     assert json.loads((tmp_path / run_dir.RESULTS).read_text()) == {
-        "format": FORMAT, "status": "diverged", "val": {"loss": None}}
+        "format": FORMAT,
+        "status": "diverged",
+        "val": {"loss": None},
+    }
 
 
 def test_the_lock_names_its_holder_and_dies_with_it(tmp_path):
     import subprocess
     import sys
 
-    hold = ("import sys, time; from runner._run_folder import run_dir\n"
-            "with run_dir.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n")
+    hold = (
+        "import sys, time; from runner._run_folder import run_dir\n"
+        "with run_dir.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
+    )
     child = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline() == "held\n"
         assert run_dir.holder(tmp_path)["pid"] == child.pid and run_dir.status(tmp_path) == Status.running
-        with pytest.raises(run_dir.FolderBusy, match=f"in use by process {child.pid}"):
-            with run_dir.locked(tmp_path):
-                pass
+        with pytest.raises(run_dir.FolderBusy, match=f"in use by process {child.pid}"), run_dir.locked(tmp_path):
+            pass
     finally:
         child.kill()
         child.wait()

@@ -20,9 +20,17 @@ Z_975 = 1.959964
 
 def job(cell: str, seed: int, final: float | None, status: str = "ok", replicate: str = "") -> Job:
     """A finished adding-task job as the report reads it back (MSE, baseline 1/6, target halfway)."""
-    return Job(path=Path(f"{cell}-{seed}"), facets={"cell": cell, "data": "adding", "seq_len": 20, "grad": "none",
-               "threshold": None}, status=status, metric="mse", replicate=replicate or cell, seed=seed, final=final,
-               baseline=1 / 6, target=1 / 12)
+    return Job(
+        path=Path(f"{cell}-{seed}"),
+        facets={"cell": cell, "data": "adding", "seq_len": 20, "grad": "none", "threshold": None},
+        status=status,
+        metric="mse",
+        replicate=replicate or cell,
+        seed=seed,
+        final=final,
+        baseline=1 / 6,
+        target=1 / 12,
+    )
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -96,8 +104,11 @@ def test_the_bootstrap_interval_is_reproducible_and_contains_the_estimate():
 
 
 def test_comparisons_pair_the_cells_of_one_setting():
-    jobs = [job(cell, seed, final) for cell, base in (("rnn", 0.1), ("lstm", 0.001), ("gru", 0.002))
-            for seed, final in enumerate(base * f for f in (1, 1.5, 2))]
+    jobs = [
+        job(cell, seed, final)
+        for cell, base in (("rnn", 0.1), ("lstm", 0.001), ("gru", 0.002))
+        for seed, final in enumerate(base * f for f in (1, 1.5, 2))
+    ]
     pairs = aggregate.comparisons(aggregate.group(jobs))
     named = [(p.a.facets["cell"], p.b.facets["cell"]) for p in pairs]
     assert named == [("rnn", "lstm"), ("rnn", "gru"), ("lstm", "gru")]

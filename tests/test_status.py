@@ -22,7 +22,9 @@ def test_multirun_exits_1_when_a_job_failed_and_says_which(tmp_path):
     assert summary[0].endswith(" (failed: ValueError: optim.lr must be positive, got 0.0)")
     assert "job 1/2 started: optim.lr=0.01" in text and "job 2/2 failed: optim.lr=0" in text
     assert [j["overrides"] for j in json.loads((tmp_path / "sweep" / "jobs.json").read_text())["jobs"]] == [
-        [*STEPS, "optim.lr=0.01"], [*STEPS, "optim.lr=0"]]
+        [*STEPS, "optim.lr=0.01"],
+        [*STEPS, "optim.lr=0"],
+    ]
 
 
 def test_diverged_job_is_a_result(tmp_path):
@@ -49,7 +51,12 @@ def test_status_of_a_sweep_with_finished_failed_killed_and_unstarted_jobs(tmp_pa
     # job 0 finishes, job 1 fails (a range check), job 2 trains until killed, job 3 never starts
     sweep = subprocess.Popen(
         [sys.executable, "-m", "runner", "-m", *STEPS, "trainer.max_steps=4,0,100000,5", "hydra.sweep.dir=sweep"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         killed = wait_for(tmp_path / "sweep", "2_*/task.json").parent
         time.sleep(2)
@@ -76,9 +83,15 @@ def test_status_of_a_sweep_with_finished_failed_killed_and_unstarted_jobs(tmp_pa
 
     # a live process holding the folder's lock makes the job "running"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from runner._run_folder import run_dir\n"
-         f"with run_dir.locked({str(killed)!r}):\n    print('held', flush=True); time.sleep(600)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from runner._run_folder import run_dir\n"
+            f"with run_dir.locked({str(killed)!r}):\n    print('held', flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         running = json.loads(runner("sweep", "--json", module="runner.status", cwd=tmp_path).stdout)

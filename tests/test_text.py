@@ -4,8 +4,8 @@ import csv
 
 import pytest
 import torch
-from conftest import DATA, runner
 
+from conftest import DATA, runner
 from runner_plugins.text import Level, PTBConfig, ShakespeareConfig, TextConfig
 from runner_plugins.text.corpus import EOS, UNK, encode, tokenize
 from runner_plugins.text.datamodule import TextData, Windows
@@ -32,7 +32,7 @@ def test_ptb_has_mikolovs_vocabulary_and_token_counts(ptb):
 
 def test_ptb_lines_end_with_eos(ptb):
     first = (DATA / "ptb" / "ptb.valid.txt").read_text().splitlines()[:2]
-    words = first[0].split() + [EOS] + first[1].split() + [EOS]
+    words = [*first[0].split(), EOS, *first[1].split(), EOS]
     assert [ptb.vocab[i] for i in ptb.ids["valid"][: len(words)]] == words
 
 
@@ -91,7 +91,7 @@ def test_tinyshakespeare_is_read_character_by_character():
     decoded = "".join(data.vocab[i] for split in ("train", "valid", "test") for i in data.ids[split])
     assert decoded == text  # valid and test are the end of the file, in order
     assert len(data.ids["train"]) == int(len(text) * 0.9)
-    inputs, targets = next(iter(data.train_dataloader()))
+    inputs, _ = next(iter(data.train_dataloader()))
     assert inputs.shape == (32, 100)
     assert data.task.baseline["ppl"] < len(data.vocab)
 
@@ -104,10 +104,23 @@ def test_a_summed_loss_is_the_mean_loss_times_the_unroll(tmp_path):
     bptt = 8
 
     def losses(loss: str, lr: float) -> list[float]:
-        out = runner("data=text", f"data.root={tmp_path}", "data.batch_size=4", f"data.bptt={bptt}", "cell=lstm",
-                     "cell.hidden_size=8", "optim=sgd", f"optim.lr={lr}", "grad=none", f"model.loss={loss}",
-                     "trainer.max_steps=4", "trainer.val_check_interval=4", "trainer.log_every_n_steps=1",
-                     f"hydra.run.dir={loss}", cwd=tmp_path)
+        out = runner(
+            "data=text",
+            f"data.root={tmp_path}",
+            "data.batch_size=4",
+            f"data.bptt={bptt}",
+            "cell=lstm",
+            "cell.hidden_size=8",
+            "optim=sgd",
+            f"optim.lr={lr}",
+            "grad=none",
+            f"model.loss={loss}",
+            "trainer.max_steps=4",
+            "trainer.val_check_interval=4",
+            "trainer.log_every_n_steps=1",
+            f"hydra.run.dir={loss}",
+            cwd=tmp_path,
+        )
         assert out.returncode == 0, out.stderr
         with (tmp_path / loss / "metrics.csv").open() as f:
             return [float(row["train/loss"]) for row in csv.DictReader(f) if row.get("train/loss")]

@@ -63,9 +63,16 @@ def _key(item) -> str:
 def offline(tmp_path: Path, mode: str | None = "offline") -> dict[str, str | None]:
     """Everything wandb writes lands in tmp_path; no credentials, so nothing can go online."""
     home = tmp_path / "wandb-home"
-    return {"WANDB_MODE": mode, "WANDB_DIR": str(home), "WANDB_CACHE_DIR": str(home / "cache"),
-            "WANDB_CONFIG_DIR": str(home / "config"), "WANDB_DATA_DIR": str(home / "data"),
-            "WANDB_API_KEY": None, "NETRC": str(home / "netrc"), "WANDB_BASE_URL": "http://127.0.0.1:9"}
+    return {
+        "WANDB_MODE": mode,
+        "WANDB_DIR": str(home),
+        "WANDB_CACHE_DIR": str(home / "cache"),
+        "WANDB_CONFIG_DIR": str(home / "config"),
+        "WANDB_DATA_DIR": str(home / "data"),
+        "WANDB_API_KEY": None,
+        "NETRC": str(home / "netrc"),
+        "WANDB_BASE_URL": "http://127.0.0.1:9",
+    }
 
 
 def test_help_and_cfg_do_not_import_wandb(tmp_path):
@@ -80,22 +87,44 @@ def test_help_and_cfg_do_not_import_wandb(tmp_path):
 
 def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
     # no WANDB_MODE and no credentials: offline, in RUN_DIR/wandb, and nowhere else
-    out = runner("cell=gru", *tiny, "trainer.log_every_n_steps=1", "probe.grad_flow.every=2", "hydra.run.dir=run",
-                 cwd=tmp_path, env=offline(tmp_path, mode=None))
+    out = runner(
+        "cell=gru",
+        *tiny,
+        "trainer.log_every_n_steps=1",
+        "probe.grad_flow.every=2",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+        env=offline(tmp_path, mode=None),
+    )
     assert out.returncode == 0, out.stderr
     run_dir = tmp_path / "run"
     record, wb = results(run_dir), OfflineRun(run_dir)
     assert wb.run.project == "runner" and wb.run.job_type == "train" and not wb.run.run_group
-    assert set(wb.run.tags) == {"cell=gru", "data=adding", "seq_len=8", "grad=clip_norm", "threshold=1.0",
-                                f"replicate={record['replicate']}"}  # W&B groups seeds by it, as the report does
+    assert set(wb.run.tags) == {
+        "cell=gru",
+        "data=adding",
+        "seq_len=8",
+        "grad=clip_norm",
+        "threshold=1.0",
+        f"replicate={record['replicate']}",
+    }  # W&B groups seeds by it, as the report does
     assert (wb.config["replicate"], wb.config["replicate_label"]) == (record["replicate"], record["replicate_label"])
     assert wb.run.display_name.startswith("cell=gru,data.seq_len=8")
     said = out.stdout + out.stderr
     assert "is offline (no W&B credentials: `wandb login`" in said and "upload it with: wandb sync" in said
     assert wb.config["cell"]["hidden_size"] == 8 and wb.config["data"]["seed"] == 0  # resolved, not ${seed}
     logged = set().union(*wb.history)
-    assert {"train/loss", "train/mse", "grad/norm_before", "grad/norm_after", "grad/clipped", "lr",
-            "val/mse", "trainer/global_step", "grad_flow/curves_table/_type"} <= logged
+    assert {
+        "train/loss",
+        "train/mse",
+        "grad/norm_before",
+        "grad/norm_after",
+        "grad/clipped",
+        "lr",
+        "val/mse",
+        "trainer/global_step",
+        "grad_flow/curves_table/_type",
+    } <= logged
     (table,) = [h for h in wb.history if "grad_flow/table/nrows" in h]
     assert table["grad_flow/table/nrows"] == 2 * 8  # the probe's steps 0 and 2, t = 1..8
     assert wb.summary["status"] == "ok" and wb.summary["steps"] == 4
@@ -108,8 +137,19 @@ def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
 def test_multirun_jobs_get_their_own_runs_in_one_group_even_when_they_fail(tmp_path, tiny):
     tiny = [t for t in tiny if not t.startswith(("data.seq_len", "trainer.max_steps"))]
     # job 0 fails at setup (the adding problem needs 2 steps), job 1 diverges
-    out = runner("-m", "data.seq_len=1,8", "cell=rnn", "grad=none", "optim=sgd", "optim.lr=1e30", *tiny,
-                 "trainer.max_steps=50", "hydra.sweep.dir=sweep", cwd=tmp_path, env=offline(tmp_path))
+    out = runner(
+        "-m",
+        "data.seq_len=1,8",
+        "cell=rnn",
+        "grad=none",
+        "optim=sgd",
+        "optim.lr=1e30",
+        *tiny,
+        "trainer.max_steps=50",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        env=offline(tmp_path),
+    )
     assert out.returncode == 1, out.stderr  # job 0 failed
     failed_dir, diverged_dir = (next((tmp_path / "sweep").glob(f"{i}_*")) for i in (0, 1))
     failed, diverged = OfflineRun(failed_dir), OfflineRun(diverged_dir)

@@ -22,7 +22,7 @@ never at module level.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

@@ -27,8 +27,9 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from runner._run_folder import run_dir
 from runner.plugins import registry
@@ -42,8 +43,16 @@ from runner.plugins.contract import (
 )
 from runner.plugins.registry import Registry
 
-__all__ = ["ContractError", "check_cell", "check_config", "check_dataset", "check_grad_handler", "check_plugins",
-           "train", "TINY_TRAINING"]
+__all__ = [
+    "TINY_TRAINING",
+    "ContractError",
+    "check_cell",
+    "check_config",
+    "check_dataset",
+    "check_grad_handler",
+    "check_plugins",
+    "train",
+]
 
 try:
     import pytest
@@ -51,8 +60,12 @@ except ImportError:  # the plain helpers work without pytest; only the fixture n
     pytest = None
 
 # Settings of the tiny training; the caller's overrides come after them and win.
-TINY_TRAINING = ("trainer.max_steps=3", "trainer.val_check_interval=3", "trainer.limit_val_batches=2",
-                 "trainer.log_every_n_steps=1")
+TINY_TRAINING = (
+    "trainer.max_steps=3",
+    "trainer.val_check_interval=3",
+    "trainer.limit_val_batches=2",
+    "trainer.log_every_n_steps=1",
+)
 
 
 def _normal(distribution: str | None) -> str | None:
@@ -60,8 +73,9 @@ def _normal(distribution: str | None) -> str | None:
     return re.sub(r"[-_.]+", "-", distribution).lower() if distribution else None
 
 
-def check_plugins(distribution: str, overrides: Mapping[str, Sequence[str]] | None = None, *,
-                  plugins: Registry | None = None) -> dict[str, Any]:
+def check_plugins(
+    distribution: str, overrides: Mapping[str, Sequence[str]] | None = None, *, plugins: Registry | None = None
+) -> dict[str, Any]:
     """Check every cell, dataset and gradient handler that ``distribution`` registers; return what each check returns.
 
     ``overrides`` maps ``"kind=name"`` (``"cell=mgu"``) to that plugin's
@@ -73,10 +87,17 @@ def check_plugins(distribution: str, overrides: Mapping[str, Sequence[str]] | No
     wanted = _normal(distribution)
     failed = [str(f) for f in plugins.failures if _normal(f.origin.distribution) == wanted]
     _expect(not failed, f"{distribution}: {len(failed)} plugin failure(s):\n  " + "\n  ".join(failed))
-    own = {f"{p.kind}={p.name}": p for kind in plugins.plugins for p in plugins.plugins[kind].values()
-           if _normal(p.origin.distribution) == wanted}
-    _expect(own, f"{distribution} registers no plugins: is it installed, and does its pyproject declare an "
-            "entry point in the `runner` group ([project.entry-points.runner])?")
+    own = {
+        f"{p.kind}={p.name}": p
+        for kind in plugins.plugins
+        for p in plugins.plugins[kind].values()
+        if _normal(p.origin.distribution) == wanted
+    }
+    _expect(
+        own,
+        f"{distribution} registers no plugins: is it installed, and does its pyproject declare an "
+        "entry point in the `runner` group ([project.entry-points.runner])?",
+    )
     unknown = sorted(set(overrides or {}) - set(own))
     _expect(not unknown, f"{distribution} registers no {', '.join(unknown)}; it registers {', '.join(sorted(own))}")
     checks = {"cell": check_cell, "data": check_dataset, "grad": check_grad_handler}
@@ -91,11 +112,20 @@ def train(*overrides: str, cwd: Path, env: dict[str, str] | None = None, timeout
     """
     folder = Path(tempfile.mkdtemp(prefix="run-", dir=cwd))
     command = [sys.executable, "-m", "runner", *TINY_TRAINING, *overrides, f"hydra.run.dir={folder}"]
-    done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     record = run_dir.read_results(folder)
-    _expect(record is not None, f"{' '.join(command[1:])} exited {done.returncode} without "
-            f"{run_dir.RESULTS}:\n{done.stderr[-3000:]}")
+    _expect(
+        record is not None,
+        f"{' '.join(command[1:])} exited {done.returncode} without {run_dir.RESULTS}:\n{done.stderr[-3000:]}",
+    )
     return record
 
 

@@ -1,4 +1,5 @@
 """python syncdebug.py OVERRIDES...: run the runner with torch's sync debug mode, one stack per synchronising line."""
+
 import atexit
 import collections
 import runpy

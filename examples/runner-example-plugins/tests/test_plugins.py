@@ -15,8 +15,9 @@ SMALL_DATA = ["data.seq_len=20", "data.batch_size=4", "data.num_train=16", "data
 
 
 def test_the_plugins_keep_the_runner_contract():
-    checked = check_plugins("runner-example-plugins", {"cell=indrnn": ["cell.hidden_size=8"],
-                                                       "data=temporal_order": SMALL_DATA})
+    checked = check_plugins(
+        "runner-example-plugins", {"cell=indrnn": ["cell.hidden_size=8"], "data=temporal_order": SMALL_DATA}
+    )
     assert sorted(checked) == ["cell=indrnn", "data=temporal_order", "grad=agc"]
     assert checked["grad=agc"][1e-8] is False and checked["grad=agc"][1e8] is True
     check_cell("indrnn", ["cell.hidden_size=8", "cell.num_layers=2"])

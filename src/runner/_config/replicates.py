@@ -27,11 +27,22 @@ from omegaconf import DictConfig, OmegaConf
 CHOICES = ("cell", "data", "grad", "optim")  # the option names, which the config values alone do not tell apart
 SEED = "seed"
 NOT_THE_EXPERIMENT = (
-    "logger", "probe", "checkpoint", "resume", "tune_malloc",  # records and measurements
-    "trainer.log_every_n_steps", "trainer.enable_progress_bar", "trainer.enable_model_summary",
-    "threads", "trainer.accelerator", "trainer.devices", "trainer.num_nodes", "trainer.strategy",  # where it runs
+    "logger",
+    "probe",
+    "checkpoint",
+    "resume",
+    "tune_malloc",  # records and measurements
+    "trainer.log_every_n_steps",
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+    "threads",
+    "trainer.accelerator",
+    "trainer.devices",
+    "trainer.num_nodes",
+    "trainer.strategy",  # where it runs
     "trainer.deterministic",  # the same computation, reproducible bit for bit or not
-    "model.cuda_graphs", "model.check_finite_every",  # the same computation, launched another way
+    "model.cuda_graphs",
+    "model.check_finite_every",  # the same computation, launched another way
 )
 NOT_A_SETTING = ("experiment", "hydra")  # overrides that name a preset or Hydra's own options
 

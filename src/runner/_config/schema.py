@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -108,10 +108,10 @@ class TrainerConfig:
     passes_other_keys: ClassVar[bool] = True  # see typed()
 
     max_steps: int = 3000  # -1: no limit (max_epochs bounds the run)
-    max_epochs: Optional[int] = -1  # -1: no limit (max_steps bounds the run)
-    val_check_interval: Optional[Union[int, float]] = 250  # training steps between validations, or a fraction of an epoch
-    check_val_every_n_epoch: Optional[int] = None  # None: count val_check_interval across epochs
-    limit_val_batches: Optional[Union[int, float]] = None
+    max_epochs: int | None = -1  # -1: no limit (max_steps bounds the run)
+    val_check_interval: int | float | None = 250  # training steps between validations, or a fraction of an epoch
+    check_val_every_n_epoch: int | None = None  # None: count val_check_interval across epochs
+    limit_val_batches: int | float | None = None
     log_every_n_steps: int = 10
     accelerator: str = "cpu"
     devices: Any = 1  # a number, "auto", or a list of device indices
@@ -119,14 +119,16 @@ class TrainerConfig:
     strategy: str = "auto"
     use_distributed_sampler: bool = True
     precision: str = "32-true"
-    enable_progress_bar: Optional[bool] = None  # None: a live display on a terminal, in a single run only
+    enable_progress_bar: bool | None = None  # None: a live display on a terminal, in a single run only
     enable_model_summary: bool = False
     deterministic: bool = False
 
     def __post_init__(self) -> None:
         if self.max_steps == 0 or self.max_steps < -1:
-            raise ValueError(f"trainer.max_steps must be -1 (no limit: trainer.max_epochs bounds the run) "
-                             f"or at least 1, got {self.max_steps}")
+            raise ValueError(
+                f"trainer.max_steps must be -1 (no limit: trainer.max_epochs bounds the run) "
+                f"or at least 1, got {self.max_steps}"
+            )
         if self.max_epochs is not None and (self.max_epochs == 0 or self.max_epochs < -1):
             raise ValueError(f"trainer.max_epochs must be -1 (no limit) or at least 1, got {self.max_epochs}")
         if self.max_steps == -1 and self.max_epochs == -1:
@@ -166,7 +168,8 @@ def options() -> dict[str, list[str]]:
     for folder in resources.files("runner._config.conf").iterdir():
         if folder.is_dir() and folder.name not in ("hydra", "__pycache__"):
             found.setdefault(folder.name, set()).update(
-                p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+                p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+            )
     return {group: sorted(names) for group, names in sorted(found.items())}
 
 
@@ -201,6 +204,7 @@ def typed(node: DictConfig) -> Any:
         fields = {f.name for f in dataclasses.fields(value)}
         unknown = sorted(set(node.keys()) - fields)
         if unknown:
-            raise ValueError(f"{type(value).__name__} has no option {unknown[0]!r}; "
-                             f"its options: {', '.join(sorted(fields))}")
+            raise ValueError(
+                f"{type(value).__name__} has no option {unknown[0]!r}; its options: {', '.join(sorted(fields))}"
+            )
     return value

@@ -29,8 +29,9 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from runner._run_folder.run_dir import LAST, Status
 
@@ -63,8 +64,11 @@ class Signals:
         if self.received is None and self.deferring:
             self.received = signum
             # print, not log: the logging module's locks are not safe inside a signal handler
-            os.write(2, f"\n{signal.Signals(signum).name}: stopping after this step, once it is saved "
-                        f"(again to stop at once)\n".encode())
+            os.write(
+                2,
+                f"\n{signal.Signals(signum).name}: stopping after this step, once it is saved "
+                f"(again to stop at once)\n".encode(),
+            )
             return
         raise Interrupted(self.received or signum)
 
@@ -121,8 +125,9 @@ def stop_after_step(signals: Signals, folder: Path):
             signals.deferring = False
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-            if self.saved is not None or \
-                    not trainer.strategy.reduce_boolean_decision(signals.received is not None, all=False):
+            if self.saved is not None or not trainer.strategy.reduce_boolean_decision(
+                signals.received is not None, all=False
+            ):
                 return
             signals.deferring = False  # a second signal now stops at once
             trainer.save_checkpoint(Path(folder) / LAST, weights_only=False)  # the full state: resumable
@@ -154,8 +159,12 @@ def checkpoint_step(folder: Path) -> int:
 def outcome(stop: Interrupted, folder: Path) -> dict[str, Any]:
     """What results.json records of an interrupted run."""
     step = stop.step if stop.step is not None else checkpoint_step(folder)
-    return {"status": Status.interrupted, "steps": step, "signal": signal.Signals(stop.signum).name,
-            "continue": continue_command()}
+    return {
+        "status": Status.interrupted,
+        "steps": step,
+        "signal": signal.Signals(stop.signum).name,
+        "continue": continue_command(),
+    }
 
 
 def continue_command() -> str:
@@ -171,8 +180,11 @@ def continue_command() -> str:
     if HydraConfig.initialized():
         hydra = HydraConfig.get()
         if Path(sys.argv[0]).parent.name == "runner":  # python -m runner
-            key, folder = ("hydra.sweep.dir", hydra.sweep.dir) if hydra.mode == RunMode.MULTIRUN \
+            key, folder = (
+                ("hydra.sweep.dir", hydra.sweep.dir)
+                if hydra.mode == RunMode.MULTIRUN
                 else ("hydra.run.dir", hydra.run.dir)
+            )
         else:
             args, key, folder = list(hydra.overrides.task), "hydra.run.dir", hydra.runtime.output_dir
         args = [a for a in args if not a.startswith(f"{key}=")] + [f"{key}={folder}"]
@@ -185,8 +197,13 @@ def leave(record: dict[str, Any], where: str) -> None:
     Under submitit, its time-limit signal goes on to submitit's handler (back
     in place once the run ended), which requeues the job and exits.
     """
-    log.warning("interrupted (%s) at step %d in %s. Continue with: %s",
-                record["signal"], record["steps"], where, record["continue"])
+    log.warning(
+        "interrupted (%s) at step %d in %s. Continue with: %s",
+        record["signal"],
+        record["steps"],
+        where,
+        record["continue"],
+    )
     signum = getattr(signal.Signals, record["signal"])
     handler = signal.getsignal(signum)
     if signum == SUBMITIT_SIGNAL and callable(handler):

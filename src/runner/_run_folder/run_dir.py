@@ -23,9 +23,10 @@ import math
 import os
 import socket
 import time
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -73,8 +74,10 @@ class FolderBusy(RunFolderError):
 
     def __init__(self, folder: Path, holder: dict[str, Any]):
         self.folder, self.holder = folder, holder
-        super().__init__(f"{folder} is in use by process {holder.get('pid')} on {holder.get('host')} "
-                         f"(started {holder.get('started')}); wait for it to end, or use another folder")
+        super().__init__(
+            f"{folder} is in use by process {holder.get('pid')} on {holder.get('host')} "
+            f"(started {holder.get('started')}); wait for it to end, or use another folder"
+        )
 
 
 # -- the lock: one writer per run folder --------------------------------------------------

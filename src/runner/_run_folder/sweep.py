@@ -103,9 +103,15 @@ class SweepReport(Callback):
         value = f"{job.metric} {job.value:.4g}" if job.value is not None else "no metric"
         sweep = jobs.jobs(Path(config.hydra.sweep.dir))
         left = jobs.time_left(sweep)
-        log.info("job %s %s: %s  %s  %s  (sweep: %s left)", self._number(config), job.status,
-                 varying(config), value, jobs.duration(job.wall_s),
-                 jobs.duration(left) if left is not None else "?")
+        log.info(
+            "job %s %s: %s  %s  %s  (sweep: %s left)",
+            self._number(config),
+            job.status,
+            varying(config),
+            value,
+            jobs.duration(job.wall_s),
+            jobs.duration(left) if left is not None else "?",
+        )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         global _outcome

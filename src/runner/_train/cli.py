@@ -104,8 +104,7 @@ def print_help(overrides: list[str]) -> None:
     print(HELP.format(groups=groups, config=composed))
 
 
-def unknown_choice(argv: list[str], options: dict[str, list[str]],
-                   failed: dict[tuple[str, str], str]) -> str | None:
+def unknown_choice(argv: list[str], options: dict[str, list[str]], failed: dict[tuple[str, str], str]) -> str | None:
     """The message for a ``group=name`` override naming no installed option, if any.
 
     ``failed``: (group, name) -> why a plugin of that name failed to register.

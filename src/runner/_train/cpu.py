@@ -58,6 +58,8 @@ def explain(exc: BaseException, precision: str) -> str | None:
     """One line for oneDNN refusing a bfloat16 primitive on this CPU, with what to use instead; else None."""
     if ONEDNN_REFUSED not in str(exc) or not precision.startswith("bf16"):
         return None
-    return (f"trainer.precision={precision}: this CPU, {name()}, cannot run this cell's fused kernel in "
-            "bfloat16 (oneDNN needs AVX-512 for it; the fused LSTM fails, rnn and gru run). "
-            "Use trainer.precision=32-true, cell.impl=reference, or a CPU with AVX-512")
+    return (
+        f"trainer.precision={precision}: this CPU, {name()}, cannot run this cell's fused kernel in "
+        "bfloat16 (oneDNN needs AVX-512 for it; the fused LSTM fails, rnn and gru run). "
+        "Use trainer.precision=32-true, cell.impl=reference, or a CPU with AVX-512"
+    )

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # torch is imported where it is used: --help starts without it
+    import torch
 
 
 def rank_and_size(trainer: Any) -> tuple[int, int]:
@@ -20,7 +23,7 @@ def rank_and_size(trainer: Any) -> tuple[int, int]:
     return trainer.global_rank, trainer.world_size
 
 
-def device(trainer: Any) -> "torch.device":
+def device(trainer: Any) -> torch.device:
     """The device this process trains on (the CPU outside a trainer).
 
     A data module that puts its tensors there once saves a copy per batch; on a
@@ -77,12 +80,19 @@ def check_launch(trainer: Any) -> None:
     if isinstance(launcher, _MultiProcessingLauncher):
         # spawned processes get a pickled copy of the model: the run's outcome (divergence,
         # throughput, the files) would stay in them
-        raise ValueError("DDP by spawning or forking (ddp_spawn, ddp_fork, ddp_notebook) is not supported: "
-                         "use trainer.strategy=ddp")
-    if isinstance(launcher, _SubprocessScriptLauncher) and trainer.world_size > 1 \
-            and not trainer.strategy.cluster_environment.creates_processes_externally and in_multirun():
+        raise ValueError(
+            "DDP by spawning or forking (ddp_spawn, ddp_fork, ddp_notebook) is not supported: use trainer.strategy=ddp"
+        )
+    if (
+        isinstance(launcher, _SubprocessScriptLauncher)
+        and trainer.world_size > 1
+        and not trainer.strategy.cluster_environment.creates_processes_externally
+        and in_multirun()
+    ):
         # Lightning starts the other processes by re-running the command line, which in a
         # multirun would start the whole sweep again in each of them
-        raise ValueError("DDP inside a multirun needs processes started by the cluster: use "
-                         "hydra/launcher=slurm with hydra.launcher.tasks_per_node=<devices>, "
-                         "or run each DDP job on its own (see README: Scaling out)")
+        raise ValueError(
+            "DDP inside a multirun needs processes started by the cluster: use "
+            "hydra/launcher=slurm with hydra.launcher.tasks_per_node=<devices>, "
+            "or run each DDP job on its own (see README: Scaling out)"
+        )

@@ -17,7 +17,8 @@ the cell contract says that ``None`` is the zero state.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -43,7 +44,9 @@ def check(device: torch.device, world_size: int, precision: str) -> None:
     if world_size > 1:
         raise ValueError("model.cuda_graphs=true runs in one process: drop trainer=ddp")
     if precision != "32-true":
-        raise ValueError(f"model.cuda_graphs=true records float32 kernels: trainer.precision={precision} is not supported")
+        raise ValueError(
+            f"model.cuda_graphs=true records float32 kernels: trainer.precision={precision} is not supported"
+        )
 
 
 class Graphs:
@@ -66,8 +69,9 @@ class Graphs:
             _, out_state = self.model(inputs, state)
         zeros, spec = tree_flatten(tree_map(torch.zeros_like, out_state))
         sample = [t.clone() for t in _flat(state, zeros)]
-        graphed = torch.cuda.make_graphed_callables(Core(self.model, spec), (inputs.clone(), *sample),
-                                                    allow_unused_input=True)
+        graphed = torch.cuda.make_graphed_callables(
+            Core(self.model, spec), (inputs.clone(), *sample), allow_unused_input=True
+        )
         return graphed, zeros, spec
 
 

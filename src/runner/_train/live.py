@@ -54,7 +54,10 @@ class Rates(ProgressColumn):
 
 
 class LiveProgress(ProgressBar):
-    """One live line on stderr: step/total, epoch, steps/s, tokens/s, time left, the last training loss and validation metric."""
+    """One live line on stderr.
+
+    Step/total, epoch, steps/s, tokens/s, time left, the last training loss and validation metric.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,8 +87,14 @@ class LiveProgress(ProgressBar):
             speed_estimate_period=60.0,
         )
         self.task_id = self.progress.add_task(
-            "train", total=total if math.isfinite(total) else None, completed=trainer.global_step,
-            epoch=trainer.current_epoch, loss="--", val="", tokens_per_step=0)
+            "train",
+            total=total if math.isfinite(total) else None,
+            completed=trainer.global_step,
+            epoch=trainer.current_epoch,
+            loss="--",
+            val="",
+            tokens_per_step=0,
+        )
         self.progress.start()
         self._redirect_logging()
 
@@ -104,9 +113,12 @@ class LiveProgress(ProgressBar):
             return
         loss = trainer.callback_metrics.get("train/loss")
         self.progress.update(
-            self.task_id, completed=trainer.global_step, epoch=trainer.current_epoch,
+            self.task_id,
+            completed=trainer.global_step,
+            epoch=trainer.current_epoch,
             tokens_per_step=batch[0].shape[0] * batch[0].shape[1],
-            loss=f"{float(loss):.4g}" if loss is not None else "--")
+            loss=f"{float(loss):.4g}" if loss is not None else "--",
+        )
 
     def on_validation_end(self, trainer, module) -> None:
         if self.progress is None or trainer.sanity_checking:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
@@ -62,12 +63,21 @@ def metrics(task: Task, sums: dict[str, Tensor]) -> dict[str, Tensor]:
 
 class SequenceModel(L.LightningModule):
     def __init__(
-        self, task: Task, cell: nn.Module, cell_input_size: int, grad_handler: Callable,
-        model: ModelConfig, optim: OptimConfig,
+        self,
+        task: Task,
+        cell: nn.Module,
+        cell_input_size: int,
+        grad_handler: Callable,
+        model: ModelConfig,
+        optim: OptimConfig,
     ):
         super().__init__()
         self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
-        self.loss_mode, self.check_finite_every, self.cuda_graphs = model.loss, model.check_finite_every, model.cuda_graphs
+        self.loss_mode, self.check_finite_every, self.cuda_graphs = (
+            model.loss,
+            model.check_finite_every,
+            model.cuda_graphs,
+        )
         self.graphs: Graphs | None = None  # the captured passes, with model.cuda_graphs
         if task.inputs == "tokens":
             self.encoder = nn.Embedding(task.input_size, cell_input_size)
@@ -165,7 +175,7 @@ class SequenceModel(L.LightningModule):
             return sums
         # one all-reduce for all of them, into a new tensor (it works in place); float64 keeps counts exact
         stacked = torch.stack([value.detach().double() for value in sums.values()])
-        return dict(zip(sums, self.trainer.strategy.reduce(stacked, reduce_op="sum")))
+        return dict(zip(sums, self.trainer.strategy.reduce(stacked, reduce_op="sum"), strict=True))
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         params = [p for p in self.parameters() if p.grad is not None]
@@ -177,8 +187,15 @@ class SequenceModel(L.LightningModule):
         changed = self.grad_handler(params)
         after = torch.nn.utils.get_total_norm(grads) if changed is not False else before
         clipped = self._count_clipped(changed)
-        self.log_dict({"grad/norm_before": before, "grad/norm_after": after, "grad/clipped": clipped,
-                       "grad/clip_rate": self.clip_counts[0] / self.clip_counts[1]}, on_step=True)
+        self.log_dict(
+            {
+                "grad/norm_before": before,
+                "grad/norm_after": after,
+                "grad/clipped": clipped,
+                "grad/clip_rate": self.clip_counts[0] / self.clip_counts[1],
+            },
+            on_step=True,
+        )
 
     def _count_clipped(self, changed: bool | Tensor) -> Tensor:
         clipped = torch.as_tensor(changed, dtype=torch.float32)  # stays on the device: no sync
@@ -263,8 +280,9 @@ class SequenceModel(L.LightningModule):
         o = self.optim
         fast = {"fused": True} if self.device.type == "cuda" else {}  # one kernel for all parameters on a GPU
         if o.name == Optimizer.sgd:
-            optimizer = torch.optim.SGD(self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
-                                        **fast)
+            optimizer = torch.optim.SGD(
+                self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, **fast
+            )
         else:
             optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay, **fast)
         # epochs 0 .. decay_after-1 at lr, then lr * lr_decay ** (epochs past that, counting this one)

@@ -63,7 +63,7 @@ class Unroll:
     def norms(self) -> list[float]:
         """||dL/dh_t|| for t = 1..T, after the backward pass."""
         out = []
-        for y, h in zip(self.outputs, self.states):
+        for y, h in zip(self.outputs, self.states, strict=True):
             grad = torch.zeros_like(y[:, 0])
             if y.grad is not None:  # the route through the output at step t
                 grad = grad + y.grad[:, 0]

@@ -65,8 +65,9 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
-def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list,
-        signals: interrupt.Signals) -> dict[str, Any]:
+def fit(
+    cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list, signals: interrupt.Signals
+) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -83,11 +84,13 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
     model.identity = resume.identity(cfg, choices)
     task = model.task
     monitor = f"val/{task.monitor}"
-    checkpoint = ModelCheckpoint(dirpath=folder / BEST.parent, filename=BEST.stem, monitor=monitor,
-                                 mode=task.monitor_mode)
+    checkpoint = ModelCheckpoint(
+        dirpath=folder / BEST.parent, filename=BEST.stem, monitor=monitor, mode=task.monitor_mode
+    )
     # last.ckpt every few steps, for resuming after a kill; Lightning writes it atomically
-    last = ModelCheckpoint(dirpath=folder / LAST.parent, save_top_k=0, save_last=True,
-                           every_n_train_steps=cfg.checkpoint.every_n_steps)
+    last = ModelCheckpoint(
+        dirpath=folder / LAST.parent, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint.every_n_steps
+    )
     throughput = Throughput()
     csv_logger = CSVLogger(folder, name="", version="")
     show = live.wanted(cfg.trainer.enable_progress_bar)
@@ -95,8 +98,15 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
         **{**OmegaConf.to_container(cfg.trainer, resolve=True), "enable_progress_bar": show},
         default_root_dir=folder,
         logger=[csv_logger, *loggers],
-        callbacks=[checkpoint, last, throughput, Progress(), *probe.callbacks(cfg, folder),
-                   interrupt.stop_after_step(signals, folder), *([live.LiveProgress()] if show else [])],
+        callbacks=[
+            checkpoint,
+            last,
+            throughput,
+            Progress(),
+            *probe.callbacks(cfg, folder),
+            interrupt.stop_after_step(signals, folder),
+            *([live.LiveProgress()] if show else []),
+        ],
         plugins=[durable.checkpoint_io()],
     )
     distributed.check_launch(trainer)
@@ -105,19 +115,27 @@ def fit(cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Pla
         run_dir.write_task(folder, task)  # what tools such as runner.lm need besides the checkpoint
     trainer.fit(model, datamodule=replay.resumable(datamodule), ckpt_path=plan.checkpoint, weights_only=True)
     trainer.save_checkpoint(folder / LAST, weights_only=False)  # the full state: resumable
-    outcome: dict[str, Any] = {"steps": trainer.global_step, "monitor": monitor, "monitor_mode": task.monitor_mode,
-                               "baseline": task.baseline, "threads": used_threads}
+    outcome: dict[str, Any] = {
+        "steps": trainer.global_step,
+        "monitor": monitor,
+        "monitor_mode": task.monitor_mode,
+        "baseline": task.baseline,
+        "threads": used_threads,
+    }
     best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
     if model.diverged_at is not None:
-        outcome.update(status=Status.diverged, diverged_at_step=model.diverged_at,
-                       diverged_noticed_at_step=model.noticed_at)
+        outcome.update(
+            status=Status.diverged, diverged_at_step=model.diverged_at, diverged_noticed_at_step=model.noticed_at
+        )
     else:
         if model.validated_at != trainer.global_step:  # the final weights have not been scored yet
             trainer.validate(model, datamodule=datamodule, verbose=False, weights_only=True)
         outcome.update(status=Status.ok, val=_strip(trainer.callback_metrics, "val/"))
         final = outcome["val"].get(task.monitor)
         if final is not None and math.isfinite(final) and (best is None or _better(final, best, task.monitor_mode)):
-            trainer.save_checkpoint(folder / BEST, weights_only=False)  # the final validation counts for best, as the periodic ones do
+            trainer.save_checkpoint(
+                folder / BEST, weights_only=False
+            )  # the final validation counts for best, as the periodic ones do
             best = final
         if task.has_test:
             tested = trainer.test(model, datamodule=datamodule, verbose=False, weights_only=True)[0]
@@ -214,5 +232,6 @@ def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]
         except OSError as exc:  # a full disk, lost permissions: the checkpoint written before stays
             raise run_dir.RunFolderError(
                 f"cannot write {folder / run_dir.RESULTS}: {exc.strerror or exc}. {LAST} is intact: "
-                "fix this and re-run the same command to continue") from None
+                "fix this and re-run the same command to continue"
+            ) from None
     return record

@@ -1,4 +1,6 @@
-"""How many threads a job's torch computes with: the ``threads`` setting, else ``OMP_NUM_THREADS``, else torch's default.
+"""How many threads a job's torch computes with.
+
+The ``threads`` setting, else ``OMP_NUM_THREADS``, else torch's default.
 
 A job of a sweep that runs several jobs at once (``hydra/launcher=parallel``,
 Hydra's joblib launcher) shares the machine's cores with the others. Joblib

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -62,10 +63,15 @@ def start(cfg: DictConfig, choices: dict[str, str], folder: Path) -> Any | None:
             chosen = "offline"
         hydra = _hydra()
         run = wandb.init(
-            project=settings.project, entity=settings.entity,
-            group=settings.group or default_group(hydra, choices), job_type=settings.job_type,
-            name=settings.name or default_name(hydra, choices), tags=tags(cfg, choices) + list(settings.tags),
-            config={**run_dir.resolved(cfg), **replicates.describe(cfg, choices)}, dir=folder, mode=chosen,
+            project=settings.project,
+            entity=settings.entity,
+            group=settings.group or default_group(hydra, choices),
+            job_type=settings.job_type,
+            name=settings.name or default_name(hydra, choices),
+            tags=tags(cfg, choices) + list(settings.tags),
+            config={**run_dir.resolved(cfg), **replicates.describe(cfg, choices)},
+            dir=folder,
+            mode=chosen,
             reinit="create_new",  # never continue another job's run
             settings=wandb.Settings(quiet=True),  # our log says where the run went; no per-job banners
         )
@@ -153,8 +159,11 @@ def log_grad_flow(trainer: Any, rows: list[tuple[int, int, float]]) -> None:
     kept = [row for row in rows if row[0] in shown]
     curves = [[(t, norm) for step, t, norm in kept if step == s] for s in shown]
     plot = wandb.plot.line_series(
-        xs=[[t for t, _ in c] for c in curves], ys=[[n for _, n in c] for c in curves],
-        keys=[f"step {s}" for s in shown], title="gradient flow: ||dL/dh_t|| by time step t", xname="t",
+        xs=[[t for t, _ in c] for c in curves],
+        ys=[[n for _, n in c] for c in curves],
+        keys=[f"step {s}" for s in shown],
+        title="gradient flow: ||dL/dh_t|| by time step t",
+        xname="t",
     )
     table = wandb.Table(columns=["step", "t", "norm"], data=[list(row) for row in kept])
     runs[0].log({"grad_flow/curves": plot, "grad_flow/table": table, STEP: trainer.global_step})

@@ -48,12 +48,17 @@ def parser() -> argparse.ArgumentParser:
         return sub
 
     command("next", "the likeliest next tokens after a prompt", "the prompt").add_argument(
-        "--k", type=positive(int), default=10, help="how many (default 10)")
+        "--k", type=positive(int), default=10, help="how many (default 10)"
+    )
     command("score", "a sentence's probability by the chain rule", "the sentence (one line of the corpus)")
     sample = command("sample", "sample text", None)
     sample.add_argument("--length", type=positive(int), default=50, help="tokens to sample (default 50)")
-    sample.add_argument("--temperature", type=positive(float), default=1.0,
-                        help="below 1: likelier tokens, above 1: more varied (default 1)")
+    sample.add_argument(
+        "--temperature",
+        type=positive(float),
+        default=1.0,
+        help="below 1: likelier tokens, above 1: more varied (default 1)",
+    )
     sample.add_argument("--seed", type=int, help="for the same sample again (default: a fresh one, printed)")
     sample.add_argument("--prompt", default="", help="text to continue (default: the start of a line)")
     return p
@@ -70,12 +75,17 @@ def next_words(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, A
 
 def score(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     s = lm.score(args.text)
-    record = {"tokens": s.tokens, "log_probs": s.log_probs, "total_log_prob": s.total,
-              "probability": math.exp(s.total), "perplexity": s.perplexity}
+    record = {
+        "tokens": s.tokens,
+        "log_probs": s.log_probs,
+        "total_log_prob": s.total,
+        "probability": math.exp(s.total),
+        "perplexity": s.perplexity,
+    }
     tokens = [shown(lm, t) for t in s.tokens]
     width = max(len(t) for t in [*tokens, "token"])
     lines = [f"{'token':<{width}}  {'log p':>8}  {'p':>9}"]
-    lines += [f"{t:<{width}}  {lp:8.3f}  {math.exp(lp):9.3g}" for t, lp in zip(tokens, s.log_probs)]
+    lines += [f"{t:<{width}}  {lp:8.3f}  {math.exp(lp):9.3g}" for t, lp in zip(tokens, s.log_probs, strict=True)]
     lines.append(f"log P(sentence) = {s.total:.3f}  (P = {math.exp(s.total):.3g}, natural log)")
     lines.append(f"perplexity {s.perplexity:.2f} over {len(s.tokens)} tokens")
     return record, "\n".join(lines)
@@ -83,8 +93,13 @@ def score(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], 
 
 def sample(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     prompt, drawn, seed = lm.sample(args.length, args.temperature, args.seed, args.prompt)
-    record = {"prompt": prompt, "tokens": drawn, "text": lm.render(drawn), "seed": seed,
-              "temperature": args.temperature}
+    record = {
+        "prompt": prompt,
+        "tokens": drawn,
+        "text": lm.render(drawn),
+        "seed": seed,
+        "temperature": args.temperature,
+    }
     # the prompt as the model read it (unknown words as <unk>), then the sample
     return record, f"{lm.render([*prompt, *drawn])}\n(seed {seed}, temperature {args.temperature})"
 
@@ -101,4 +116,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     record, report = COMMANDS[args.command](lm, args)
     print(json.dumps(record, indent=2) if args.json else report)
-

@@ -50,9 +50,12 @@ def saved_config(folder: Path) -> tuple[DictConfig, dict[str, str]]:
     cfg, choices = run_dir.saved_config(folder), run_dir.choices(folder)
     plugins = registry.load()
     try:
-        schemas = {"cell": plugins.get("cell", choices["cell"]).config_class,
-                   "grad": plugins.get("grad", choices["grad"]).config_class,
-                   "model": ModelConfig, "optim": OptimConfig}
+        schemas = {
+            "cell": plugins.get("cell", choices["cell"]).config_class,
+            "grad": plugins.get("grad", choices["grad"]).config_class,
+            "model": ModelConfig,
+            "optim": OptimConfig,
+        }
     except KeyError as exc:  # the plugin that trained it is not installed here
         raise NoModel(f"{folder}: {exc.args[0]}") from None
     for key, schema in schemas.items():
@@ -85,8 +88,9 @@ class LanguageModel:
         if task is None:
             raise NoModel(f"{folder} holds no {run_dir.TASK}: trained by an older runner, or not started")
         if task.tokenization is None:
-            raise NoModel(f"{folder} holds no language model (its data plugin declares no tokenization "
-                          f"in {run_dir.TASK})")
+            raise NoModel(
+                f"{folder} holds no language model (its data plugin declares no tokenization in {run_dir.TASK})"
+            )
         checkpoint = next((folder / c for c in CHECKPOINTS if (folder / c).is_file()), None)
         if checkpoint is None:
             raise NoModel(f"{folder} holds no trained model yet (no {run_dir.BEST} or {run_dir.LAST.name})")
@@ -95,15 +99,19 @@ class LanguageModel:
         try:
             weights = run_dir.load_checkpoint(checkpoint)["state_dict"]
         except (run_dir.RunFolderError, KeyError) as exc:
-            raise NoModel(f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: damaged, "
-                          "or not written by the runner)") from None
+            raise NoModel(
+                f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: damaged, "
+                "or not written by the runner)"
+            ) from None
         # buffers such as the clipping statistics say how training went, not what the model computes,
         # and checkpoints of older versions lack them
         missing, unexpected = model.load_state_dict(weights, strict=False)
         buffers = {name for name, _ in model.named_buffers()}
         if unexpected or set(missing) - buffers:
-            raise NoModel(f"{checkpoint} does not fit the model of {folder / run_dir.CONFIG} "
-                          f"(missing {sorted(set(missing) - buffers)[:3]}, unexpected {unexpected[:3]})")
+            raise NoModel(
+                f"{checkpoint} does not fit the model of {folder / run_dir.CONFIG} "
+                f"(missing {sorted(set(missing) - buffers)[:3]}, unexpected {unexpected[:3]})"
+            )
         return cls(model, task)
 
     # -- text <-> ids -------------------------------------------------------------
@@ -136,7 +144,9 @@ class LanguageModel:
         ids = self.ids(self.words(prompt))
         log_probs, _ = self._read([self.start, *ids])
         top = torch.topk(log_probs[-1].exp(), min(k, len(self.vocab)))
-        return [self.vocab[i] for i in ids], [(self.vocab[i], float(p)) for p, i in zip(top.values, top.indices)]
+        return [self.vocab[i] for i in ids], [
+            (self.vocab[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)
+        ]
 
     def score(self, text: str) -> Scored:
         """Each token's log-probability given the ones before it (the chain rule)."""
@@ -145,8 +155,9 @@ class LanguageModel:
         picked = log_probs.gather(1, torch.tensor(ids)[:, None])[:, 0]
         return Scored([self.vocab[i] for i in ids], [float(p) for p in picked])
 
-    def sample(self, length: int, temperature: float = 1.0, seed: int | None = None,
-               prompt: str = "") -> tuple[list[str], list[str], int]:
+    def sample(
+        self, length: int, temperature: float = 1.0, seed: int | None = None, prompt: str = ""
+    ) -> tuple[list[str], list[str], int]:
         """The prompt as read, ``length`` sampled tokens after it, and the seed that reproduces them."""
         seed = random.randrange(2**31) if seed is None else seed
         generator = torch.Generator().manual_seed(seed)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from itertools import islice
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from runner.plugins import registry
 from runner.plugins.registry import Registry
@@ -63,10 +64,13 @@ def check_config(kind: str, name: str, overrides: Sequence[str] = (), plugins: R
     try:
         instance = schema.typed(composed[kind])  # runs the config's __post_init__
     except Exception as exc:
-        raise ContractError(f"{kind}={name}: the config rejects {list(overrides)}: {type(exc).__name__}: {exc}") \
-            from exc
-    _expect(type(instance) is plugin.config_class,
-            f"{kind}={name}: Hydra gave back {type(instance).__name__}, not {plugin.config_class.__name__}")
+        raise ContractError(
+            f"{kind}={name}: the config rejects {list(overrides)}: {type(exc).__name__}: {exc}"
+        ) from exc
+    _expect(
+        type(instance) is plugin.config_class,
+        f"{kind}={name}: Hydra gave back {type(instance).__name__}, not {plugin.config_class.__name__}",
+    )
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         path = override.key_or_group.split(".")
         if path[0] != kind or len(path) < 2 or override.is_sweep_override() or override.is_delete():
@@ -80,13 +84,24 @@ def check_config(kind: str, name: str, overrides: Sequence[str] = (), plugins: R
         _expect(same, f"{kind}={name}: override {override.input_line} gave {value!r} in the config")
     saved = OmegaConf.create(OmegaConf.to_yaml(OmegaConf.structured(instance)))
     again = schema.typed(OmegaConf.merge(OmegaConf.structured(plugin.config_class), saved))
-    _expect(dataclasses.asdict(again) == dataclasses.asdict(instance),
-            f"{kind}={name}: the config changes when saved and read back: {instance} -> {again}")
+    _expect(
+        dataclasses.asdict(again) == dataclasses.asdict(instance),
+        f"{kind}={name}: the config changes when saved and read back: {instance} -> {again}",
+    )
     return instance
 
 
-def check_cell(name: str, overrides: Sequence[str] = (), *, input_size: int = 3, batch: int = 2, steps: int = 6,
-               seed: int = 0, atol: float = 1e-5, plugins: Registry | None = None):
+def check_cell(
+    name: str,
+    overrides: Sequence[str] = (),
+    *,
+    input_size: int = 3,
+    batch: int = 2,
+    steps: int = 6,
+    seed: int = 0,
+    atol: float = 1e-5,
+    plugins: Registry | None = None,
+):
     """Build cell ``name`` and check the cell contract; return the module.
 
     In eval mode: batch-first shapes and ``output_size``; two passes over the
@@ -114,28 +129,39 @@ def check_cell(name: str, overrides: Sequence[str] = (), *, input_size: int = 3,
     x = torch.randn(batch, steps + 2, input_size, generator=torch.Generator().manual_seed(seed))
     x, more = x[:, :steps], x[:, steps:]
     out, state = cell(x)
-    _expect(tuple(out.shape) == (batch, steps, size),
-            f"cell={name}: outputs of shape {tuple(out.shape)} for inputs {tuple(x.shape)}; "
-            f"expected (batch, time, output_size) = {(batch, steps, size)}")
-    _expect(torch.equal(cell(x)[0], out), f"cell={name}: two passes over the same inputs differ in eval mode: "
-            "dropout (or any noise) must be off when self.training is False, e.g. F.dropout(x, p, self.training)")
+    _expect(
+        tuple(out.shape) == (batch, steps, size),
+        f"cell={name}: outputs of shape {tuple(out.shape)} for inputs {tuple(x.shape)}; "
+        f"expected (batch, time, output_size) = {(batch, steps, size)}",
+    )
+    _expect(
+        torch.equal(cell(x)[0], out),
+        f"cell={name}: two passes over the same inputs differ in eval mode: "
+        "dropout (or any noise) must be off when self.training is False, e.g. F.dropout(x, p, self.training)",
+    )
     _expect(torch.equal(cell(x, None)[0], out), f"cell={name}: state=None is not the default state")
 
     k = steps // 2
     first, carried = cell(x[:, :k])
     second, final = cell(x[:, k:], carried)
-    _expect(torch.allclose(torch.cat([first, second], dim=1), out, atol=atol),
-            f"cell={name}: two windows with the state passed on differ from one pass over the sequence")
-    _expect(torch.allclose(cell(more, final)[0], cell(more, state)[0], atol=atol),
-            f"cell={name}: the final state after two windows differs from the one after one pass")
+    _expect(
+        torch.allclose(torch.cat([first, second], dim=1), out, atol=atol),
+        f"cell={name}: two windows with the state passed on differ from one pass over the sequence",
+    )
+    _expect(
+        torch.allclose(cell(more, final)[0], cell(more, state)[0], atol=atol),
+        f"cell={name}: the final state after two windows differs from the one after one pass",
+    )
 
     leaf = x.clone().requires_grad_(True)
     _, carried = cell(leaf[:, :k])
     second, _ = cell(leaf[:, k:], detach(carried))
     (grad,) = torch.autograd.grad(second.sum(), leaf)
-    _expect(torch.all(grad[:, :k] == 0),
-            f"cell={name}: gradients cross a detached state: put every tensor of the state in a tensor, "
-            "tuple, list or dict, where the runner's detach finds it")
+    _expect(
+        torch.all(grad[:, :k] == 0),
+        f"cell={name}: gradients cross a detached state: put every tensor of the state in a tensor, "
+        "tuple, list or dict, where the runner's detach finds it",
+    )
     _check_dtype_and_device(name, cell, x)
 
     cell.train()
@@ -143,9 +169,11 @@ def check_cell(name: str, overrides: Sequence[str] = (), *, input_size: int = 3,
     weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(seed + 1))
     named = [(n, p) for n, p in cell.named_parameters() if p.requires_grad]
     grads = torch.autograd.grad((out * weights).sum(), [p for _, p in named], allow_unused=True)
-    for (pname, _), g in zip(named, grads):
-        _expect(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0,
-                f"cell={name}: parameter {pname} gets no gradient from the outputs")
+    for (pname, _), g in zip(named, grads, strict=True):
+        _expect(
+            g is not None and torch.isfinite(g).all() and g.abs().sum() > 0,
+            f"cell={name}: parameter {pname} gets no gradient from the outputs",
+        )
 
     torch.manual_seed(seed)
     twin = build().eval()
@@ -182,8 +210,10 @@ def _check_dtype_and_device(name: str, cell: Any, x: Any) -> None:
 
     hint = "make the zero state with x.new_zeros(...), which follows the inputs' dtype and device"
     device = _second_device()
-    for dtype, where, inputs in ((torch.float64, "float64 inputs", x.double()),
-                                 (x.dtype, f"inputs on the {device.type} device", x.to(device))):
+    for dtype, where, inputs in (
+        (torch.float64, "float64 inputs", x.double()),
+        (x.dtype, f"inputs on the {device.type} device", x.to(device)),
+    ):
         moved = copy.deepcopy(cell).to(device=inputs.device, dtype=dtype)
         try:
             out, state = moved(inputs)
@@ -192,8 +222,10 @@ def _check_dtype_and_device(name: str, cell: Any, x: Any) -> None:
                 continue  # an operation that needs values, which meta tensors lack: this device cannot tell
             raise ContractError(f"cell={name}: fails on {where} ({type(exc).__name__}: {exc}); {hint}") from exc
         for what, t in (("outputs", out), *(("state", t) for t in _tensors(state))):
-            _expect(t.dtype == dtype and t.device.type == inputs.device.type,
-                    f"cell={name}: on {where} it returns {what} of {t.dtype} on {t.device.type}; {hint}")
+            _expect(
+                t.dtype == dtype and t.device.type == inputs.device.type,
+                f"cell={name}: on {where} it returns {what} of {t.dtype} on {t.device.type}; {hint}",
+            )
 
 
 def _ready(build, config):
@@ -212,13 +244,19 @@ def _check_batch(name: str, task: Task, batch: Any) -> None:
     inputs, targets = batch
     n = inputs.shape[0]
     if task.inputs == "tokens":
-        _expect(inputs.dtype == torch.long and inputs.ndim == 2,
-                f"data={name}: token inputs must be int64 (batch, time), got {inputs.dtype} {tuple(inputs.shape)}")
-        _expect(0 <= inputs.min() and inputs.max() < task.input_size,
-                f"data={name}: token ids outside [0, input_size={task.input_size})")
+        _expect(
+            inputs.dtype == torch.long and inputs.ndim == 2,
+            f"data={name}: token inputs must be int64 (batch, time), got {inputs.dtype} {tuple(inputs.shape)}",
+        )
+        _expect(
+            inputs.min() >= 0 and inputs.max() < task.input_size,
+            f"data={name}: token ids outside [0, input_size={task.input_size})",
+        )
     else:
-        _expect(inputs.is_floating_point() and inputs.ndim == 3 and inputs.shape[-1] == task.input_size,
-                f"data={name}: real inputs must be float (batch, time, {task.input_size}), got {tuple(inputs.shape)}")
+        _expect(
+            inputs.is_floating_point() and inputs.ndim == 3 and inputs.shape[-1] == task.input_size,
+            f"data={name}: real inputs must be float (batch, time, {task.input_size}), got {tuple(inputs.shape)}",
+        )
     per_step = (n, inputs.shape[1]) if task.loss_steps == "all" else (n,)
     if task.targets == "classes":
         expected = per_step
@@ -227,14 +265,20 @@ def _check_batch(name: str, task: Task, batch: Any) -> None:
         _expect(valid.all(), f"data={name}: class targets outside [0, output_size={task.output_size}) and not -100")
     else:
         expected = per_step if task.output_size == 1 else (*per_step, task.output_size)
-        _expect(targets.is_floating_point() and torch.isfinite(targets).all(),
-                f"data={name}: real targets must be finite floats")
-    _expect(tuple(targets.shape) == expected, f"data={name}: targets of shape {tuple(targets.shape)}; the Task "
-            f"(targets={task.targets}, loss_steps={task.loss_steps}) says {expected}")
+        _expect(
+            targets.is_floating_point() and torch.isfinite(targets).all(),
+            f"data={name}: real targets must be finite floats",
+        )
+    _expect(
+        tuple(targets.shape) == expected,
+        f"data={name}: targets of shape {tuple(targets.shape)}; the Task "
+        f"(targets={task.targets}, loss_steps={task.loss_steps}) says {expected}",
+    )
 
 
-def check_dataset(name: str, overrides: Sequence[str] = (), *, batches: int = 3,
-                  plugins: Registry | None = None) -> Task:
+def check_dataset(
+    name: str, overrides: Sequence[str] = (), *, batches: int = 3, plugins: Registry | None = None
+) -> Task:
     """Build dataset ``name``, check its Task and its first batches of every split; return the Task.
 
     The data module is built twice, with torch's global generator in different
@@ -269,14 +313,19 @@ def check_dataset(name: str, overrides: Sequence[str] = (), *, batches: int = 3,
     for split in splits:
         again = list(islice(getattr(twin, f"{split}_dataloader")(), batches))
         same = len(again) == len(seen[split]) and all(
-            torch.equal(a, b) for x, y in zip(again, seen[split]) for a, b in zip(x, y))
-        _expect(same, f"data={name}: the {split} batches change with torch's global generator; "
-                "draw them from a generator seeded by the config")
+            torch.equal(a, b) for x, y in zip(again, seen[split], strict=True) for a, b in zip(x, y, strict=True)
+        )
+        _expect(
+            same,
+            f"data={name}: the {split} batches change with torch's global generator; "
+            "draw them from a generator seeded by the config",
+        )
     return task
 
 
-def check_grad_handler(name: str, overrides: Sequence[str] = (), *, seed: int = 0,
-                       plugins: Registry | None = None) -> dict[float, bool]:
+def check_grad_handler(
+    name: str, overrides: Sequence[str] = (), *, seed: int = 0, plugins: Registry | None = None
+) -> dict[float, bool]:
     """Call handler ``name`` on gradients of tiny, ordinary and huge scale; return its answer per scale.
 
     The answer must be a bool (or a 0-d bool tensor) that is True exactly when
@@ -295,15 +344,24 @@ def check_grad_handler(name: str, overrides: Sequence[str] = (), *, seed: int = 
             p.grad = torch.randn(p.shape, generator=generator) * scale
         weights, grads = [p.detach().clone() for p in params], [p.grad.clone() for p in params]
         answer = handler(params)
-        _expect(isinstance(answer, bool) or (isinstance(answer, torch.Tensor) and answer.dtype == torch.bool
-                                             and answer.ndim == 0),
-                f"grad={name}: answered {answer!r}, not a bool or a 0-d bool tensor")
-        _expect(all(torch.equal(p.detach(), w) for p, w in zip(params, weights)), f"grad={name}: changed the weights")
-        _expect(all(p.grad.shape == g.shape and torch.isfinite(p.grad).all() for p, g in zip(params, grads)),
-                f"grad={name}: left gradients of another shape or not finite")
-        changed = any(not torch.equal(p.grad, g) for p, g in zip(params, grads))
-        _expect(bool(answer) == changed,
-                f"grad={name}: answered {bool(answer)} at scale {scale:g}, but the gradients "
-                f"{'changed' if changed else 'did not change'}")
+        _expect(
+            isinstance(answer, bool)
+            or (isinstance(answer, torch.Tensor) and answer.dtype == torch.bool and answer.ndim == 0),
+            f"grad={name}: answered {answer!r}, not a bool or a 0-d bool tensor",
+        )
+        _expect(
+            all(torch.equal(p.detach(), w) for p, w in zip(params, weights, strict=True)),
+            f"grad={name}: changed the weights",
+        )
+        _expect(
+            all(p.grad.shape == g.shape and torch.isfinite(p.grad).all() for p, g in zip(params, grads, strict=True)),
+            f"grad={name}: left gradients of another shape or not finite",
+        )
+        changed = any(not torch.equal(p.grad, g) for p, g in zip(params, grads, strict=True))
+        _expect(
+            bool(answer) == changed,
+            f"grad={name}: answered {bool(answer)} at scale {scale:g}, but the gradients "
+            f"{'changed' if changed else 'did not change'}",
+        )
         answers[scale] = bool(answer)
     return answers

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +26,44 @@ SCHEMA = 1  # of the --json output; grows by one when a key changes meaning or g
 
 def _plugin(plugin: Plugin) -> dict[str, Any]:
     origin = plugin.origin
-    return {"kind": plugin.kind, "name": plugin.name, "entry_point": origin.entry_point,
-            "distribution": origin.distribution, "version": origin.version,
-            "config": plugin.config_class.__qualname__, "fields": schema.fields(plugin.config_class)}
+    return {
+        "kind": plugin.kind,
+        "name": plugin.name,
+        "entry_point": origin.entry_point,
+        "distribution": origin.distribution,
+        "version": origin.version,
+        "config": plugin.config_class.__qualname__,
+        "fields": schema.fields(plugin.config_class),
+    }
 
 
 def _failure(failure: Failure) -> dict[str, Any]:
     origin = failure.origin
-    return {"source": failure.source, "distribution": origin.distribution, "version": origin.version,
-            "entry_point": origin.entry_point, "kind": failure.kind, "name": failure.name, "field": failure.field,
-            "reason": failure.reason, "traceback": failure.traceback}
+    return {
+        "source": failure.source,
+        "distribution": origin.distribution,
+        "version": origin.version,
+        "entry_point": origin.entry_point,
+        "kind": failure.kind,
+        "name": failure.name,
+        "field": failure.field,
+        "reason": failure.reason,
+        "traceback": failure.traceback,
+    }
 
 
 def listing(plugins: Registry) -> dict[str, Any]:
     """The registry as plain data: what ``--json`` prints."""
     return {
         "schema": SCHEMA,
-        "runner": {"distribution": registry.BUILTIN_DIST, "version": runner.__version__,
-                   "plugin_api": runner.PLUGIN_API},
-        "plugins": [_plugin(p) for kind in registry.HOOKS
-                    for p in sorted(plugins.plugins[kind].values(), key=lambda p: p.name)],
+        "runner": {
+            "distribution": registry.BUILTIN_DIST,
+            "version": runner.__version__,
+            "plugin_api": runner.PLUGIN_API,
+        },
+        "plugins": [
+            _plugin(p) for kind in registry.HOOKS for p in sorted(plugins.plugins[kind].values(), key=lambda p: p.name)
+        ],
         "failures": [_failure(f) for f in plugins.failures],
     }
 
@@ -57,8 +74,7 @@ def _failure_line(f: dict[str, Any]) -> str:
 
 def render(data: dict[str, Any], tracebacks: bool = False) -> str:
     about = data["runner"]
-    lines = [f"runner {about['version']} (distribution {about['distribution']}), plugin API {about['plugin_api']}",
-             ""]
+    lines = [f"runner {about['version']} (distribution {about['distribution']}), plugin API {about['plugin_api']}", ""]
     for p in data["plugins"]:
         origin = f"{p['distribution']} {p['version']}" if p["distribution"] else "unknown distribution"
         lines.append(f"{p['kind']}={p['name']}  ({origin}, entry point {p['entry_point']})")
@@ -84,11 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the listing as JSON, for scripts")
     parser.add_argument("--traceback", action="store_true", help="print where each failure was raised")
     commands = parser.add_subparsers(dest="command", metavar="new")
-    new = commands.add_parser("new", help="write a new plugin package to start from",
-                              description="Write a new plugin package, complete with tests, to start from.")
+    new = commands.add_parser(
+        "new",
+        help="write a new plugin package to start from",
+        description="Write a new plugin package, complete with tests, to start from.",
+    )
     new.add_argument("name", help="the distribution name, e.g. my-rnn-plugins (the package is my_rnn_plugins)")
-    new.add_argument("--kinds", default=",".join(scaffold.KINDS),
-                     help=f"which plugins to write, comma-separated from {', '.join(scaffold.KINDS)} (default: all)")
+    new.add_argument(
+        "--kinds",
+        default=",".join(scaffold.KINDS),
+        help=f"which plugins to write, comma-separated from {', '.join(scaffold.KINDS)} (default: all)",
+    )
     new.add_argument("--dir", type=Path, default=Path.cwd(), help="where to write the package folder (default: here)")
     args = parser.parse_args(argv)
     if args.command == "new":
@@ -102,4 +124,3 @@ def main(argv: list[str] | None = None) -> int:
     data = listing(registry.load())
     print(json.dumps(data, indent=2) if args.json else render(data, args.traceback))
     return 1 if data["failures"] else 0
-

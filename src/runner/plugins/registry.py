@@ -19,10 +19,10 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Callable
 
 import pluggy
 
@@ -130,8 +130,10 @@ def _hook_problem(name: str, function: Callable) -> str | None:
         return f"{name} is not a hook of the runner (the hooks: {', '.join(HOOKS.values())}){hint}"
     arguments = list(inspect.signature(function).parameters)
     if arguments != ["register"]:
-        return (f"{name}({', '.join(arguments)}): a hook takes one argument and it must be named `register` "
-                "(pluggy passes hook arguments by name)")
+        return (
+            f"{name}({', '.join(arguments)}): a hook takes one argument and it must be named `register` "
+            "(pluggy passes hook arguments by name)"
+        )
     return None
 
 
@@ -153,8 +155,12 @@ def _hooks(pm: pluggy.PluginManager, module: ModuleType, origin: Origin) -> tupl
         function = getattr(module, name)
         if pm.parse_hookimpl_opts(module, name) is None:
             if name.startswith("register_") and inspect.isfunction(function) and function.__module__ == module.__name__:
-                failures.append(Failure(origin, f"{name} is not marked @hookimpl (from runner import hookimpl), "
-                                                "so the runner never calls it"))
+                failures.append(
+                    Failure(
+                        origin,
+                        f"{name} is not marked @hookimpl (from runner import hookimpl), so the runner never calls it",
+                    )
+                )
             continue
         problem = _hook_problem(name, function)
         if problem:
@@ -194,16 +200,18 @@ def _collect(pm: pluggy.PluginManager, origins: dict[str, Origin], registry: Reg
                 if taken is not None:
                     problem = Problem(None, f"the name is already registered by plugin {taken.source}; ignored")
                 if problem:
-                    registry.failures.append(Failure(origin, problem.reason, kind, str(name), problem.field,
-                                                     problem.traceback))
+                    registry.failures.append(
+                        Failure(origin, problem.reason, kind, str(name), problem.field, problem.traceback)
+                    )
                     return
                 registry.plugins[kind][name] = Plugin(kind, name, builder, config_class, origin)
 
             try:
                 impl.function(register=register)
             except Exception as exc:  # a broken plugin must not take the others down
-                registry.failures.append(Failure(origin, f"{hook} raised {type(exc).__name__}: {exc}",
-                                                 traceback=traceback.format_exc()))
+                registry.failures.append(
+                    Failure(origin, f"{hook} raised {type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+                )
 
 
 @functools.cache
@@ -229,8 +237,9 @@ def load() -> Registry:
             pm.register(hooks, name=str(origin))
             origins[str(origin)] = origin
         except Exception as exc:  # import errors, anything pluggy refuses
-            registry.failures.append(Failure(origin, f"failed to load: {type(exc).__name__}: {exc}",
-                                             traceback=traceback.format_exc()))
+            registry.failures.append(
+                Failure(origin, f"failed to load: {type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+            )
     _collect(pm, origins, registry)
     return registry
 

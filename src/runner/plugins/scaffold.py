@@ -35,14 +35,20 @@ class Kind:
 
 KINDS = {
     "cell": Kind("cell=mgu", "mgu", "the minimal gated unit (Zhou et al. 2016)", ("cell.hidden_size=8",)),
-    "data": Kind("data=parity", "parity", "the parity problem (Bengio, Simard & Frasconi 1994)",
-                 ("data.seq_len=12", "data.batch_size=4", "data.num_train=16", "data.num_val=8")),
+    "data": Kind(
+        "data=parity",
+        "parity",
+        "the parity problem (Bengio, Simard & Frasconi 1994)",
+        ("data.seq_len=12", "data.batch_size=4", "data.num_train=16", "data.num_val=8"),
+    ),
     "grad": Kind("grad=clip_per_tensor", "clip_per_tensor", "gradient clipping per tensor", ()),
 }
 # What the tiny training uses for a kind the package does not provide: built-ins.
-STAND_INS = {"cell": ("cell=gru", "cell.hidden_size=8"),
-             "data": ("data=adding", "data.seq_len=12", "data.batch_size=4", "data.num_train=16", "data.num_val=8"),
-             "grad": ()}
+STAND_INS = {
+    "cell": ("cell=gru", "cell.hidden_size=8"),
+    "data": ("data=adding", "data.seq_len=12", "data.batch_size=4", "data.num_train=16", "data.num_val=8"),
+    "grad": (),
+}
 
 
 def _template(name: str) -> Template:
@@ -66,7 +72,10 @@ def _values(name: str, kinds: list[str]) -> dict[str, str]:
     train = [args for args in train if args]
     missing = [k for k in KINDS if k not in kinds and STAND_INS[k]]
     return {
-        "name": name, "package": package, "entry_point": package, "options": options,
+        "name": name,
+        "package": package,
+        "entry_point": package,
+        "options": options,
         "summary": "; ".join(k.what for k in chosen),
         "requirement": f"rnn-runner>={runner.__version__}",
         "imports": "from dataclasses import dataclass" + ("\n\nfrom omegaconf import II" if "data" in kinds else ""),
@@ -101,9 +110,11 @@ def write(name: str, kinds: list[str], where: Path) -> Path:
         folder / "pyproject.toml": _template("pyproject.toml").substitute(values),
         folder / "README.md": _template("README.md").substitute(values),
         package / "__init__.py": _template("__init__.py").substitute(
-            values, hooks="".join(_template(f"{k}_hook.py").substitute(values) for k in kinds)),
+            values, hooks="".join(_template(f"{k}_hook.py").substitute(values) for k in kinds)
+        ),
         folder / "tests" / "test_plugins.py": _template("test_plugins.py").substitute(
-            values, tests="".join(_template(f"{k}_test.py").substitute(values) for k in kinds)),
+            values, tests="".join(_template(f"{k}_test.py").substitute(values) for k in kinds)
+        ),
         **{package / f"{KINDS[k].module}.py": _template(f"{KINDS[k].module}.py").substitute(values) for k in kinds},
     }
     for path, text in files.items():
@@ -114,7 +125,9 @@ def write(name: str, kinds: list[str], where: Path) -> Path:
 
 def next_steps(folder: Path) -> str:
     """What to do with a package :func:`write` made."""
-    return (f"wrote {folder}\n\n"
-            f"  pip install -e {folder}      # next to the runner\n"
-            f"  python -m runner.plugins     # lists its plugins\n"
-            f"  cd {folder} && python -m pytest\n")
+    return (
+        f"wrote {folder}\n\n"
+        f"  pip install -e {folder}      # next to the runner\n"
+        f"  python -m runner.plugins     # lists its plugins\n"
+        f"  cd {folder} && python -m pytest\n"
+    )

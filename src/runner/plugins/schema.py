@@ -102,8 +102,9 @@ def check(config_class: type, kind: str) -> Problem | None:
     except OmegaConfBaseException as exc:
         return Problem(_key(exc), f"its defaults are not valid: {_first_line(exc)}")
     except Exception as exc:
-        return Problem(None, f"its defaults fail its own checks (__post_init__): {_first_line(exc)}",
-                       traceback.format_exc())
+        return Problem(
+            None, f"its defaults fail its own checks (__post_init__): {_first_line(exc)}", traceback.format_exc()
+        )
     return None
 
 
@@ -175,6 +176,7 @@ def fields(config_class: type) -> list[dict[str, Any]]:
             default = _plain(f.default_factory())
         else:
             default = "???"  # Hydra's spelling of a value the user must give
-        described.append({"name": f.name, "type": _type_name(hints.get(f.name, f.type)), "default": default,
-                          "help": helps[f.name]})
+        described.append(
+            {"name": f.name, "type": _type_name(hints.get(f.name, f.type)), "default": default, "help": helps[f.name]}
+        )
     return described

@@ -139,8 +139,8 @@ def longest_solved(configs: list[Configuration]) -> dict[tuple, dict[str, Config
         row = table.setdefault((str(config.facets["data"]), config.setting, config.first.variant), {})
         cell = str(config.facets["cell"])
         best = row.get(cell)
-        if config.n and config.solved.k >= SOLVED_BY * config.n:
-            if best is None or (config.facets["seq_len"] or 0) > (best.facets["seq_len"] or 0):
-                best = config
+        solved = config.n and config.solved.k >= SOLVED_BY * config.n
+        if solved and (best is None or (config.facets["seq_len"] or 0) > (best.facets["seq_len"] or 0)):
+            best = config
         row[cell] = best
     return table

@@ -83,8 +83,15 @@ def load(folder: Path, targets: dict[str, float]) -> Job:
     record = run_dir.read_results(folder) or {"status": run_dir.status(folder)}
     metric = record["monitor"].removeprefix("val/") if "monitor" in record else None
     described = replicates.describe(composed, choices, overrides)
-    job = Job(path=folder, facets=facets(choices, config), status=Status(record["status"]), metric=metric,
-              seed=config.get("seed"), replicate=described["replicate"], label=described["replicate_label"])
+    job = Job(
+        path=folder,
+        facets=facets(choices, config),
+        status=Status(record["status"]),
+        metric=metric,
+        seed=config.get("seed"),
+        replicate=described["replicate"],
+        label=described["replicate_label"],
+    )
     job.hidden = hidden_overrides(job.label, config)
     job.final = (record.get("val") or {}).get(metric)
     job.best = (record.get("best_val") or {}).get(metric)
@@ -133,8 +140,16 @@ def _metrics(folder: Path, column: str) -> tuple[list[tuple[int, float]], list[f
 
 def sort_key(job: Job) -> tuple:
     f = job.facets
-    return (str(f["data"]), str(f["grad"]), _num(f["threshold"]), job.variant, cell_key(f["cell"]),
-            _num(f["seq_len"]), _num(job.seed), str(job.path))
+    return (
+        str(f["data"]),
+        str(f["grad"]),
+        _num(f["threshold"]),
+        job.variant,
+        cell_key(f["cell"]),
+        _num(f["seq_len"]),
+        _num(job.seed),
+        str(job.path),
+    )
 
 
 def _num(value: Any) -> float:
@@ -150,45 +165,82 @@ def write(jobs: list[Job], out: Path, sources: list[Path]) -> Path:
     counts = {s: sum(j.status == s for j in jobs) for s in Status}
     seeds = sorted({c.n for c in configs})
     text = [
-        "# Sweep report", "",
+        "# Sweep report",
+        "",
         f"{len(jobs)} jobs from {', '.join(f'`{s}`' for s in sources)}: "
         f"{', '.join(f'{n} {s}' for s, n in counts.items() if n)}. They are {len(configs)} configurations "
         f"(jobs that differ only in their seeds share a `replicate` id) with "
-        f"{seeds[0] if len(seeds) == 1 else f'{seeds[0]} to {seeds[-1]}'} seeds each.", "",
+        f"{seeds[0] if len(seeds) == 1 else f'{seeds[0]} to {seeds[-1]}'} seeds each.",
+        "",
     ]
     if 1 in seeds:
-        text += ["With a single seed a configuration has no interval (n = 1): one run says nothing about the "
-                 "spread between seeds. Run replicates with `seed=range(5)`.", ""]
+        text += [
+            "With a single seed a configuration has no interval (n = 1): one run says nothing about the "
+            "spread between seeds. Run replicates with `seed=range(5)`.",
+            "",
+        ]
     for c in configs:
         if c.repeated_seeds:
-            text += [f"Configuration `{c.first.replicate}` ran seed(s) {c.repeated_seeds} more than once: "
-                     "those runs are not independent replicates.", ""]
+            text += [
+                f"Configuration `{c.first.replicate}` ran seed(s) {c.repeated_seeds} more than once: "
+                "those runs are not independent replicates.",
+                "",
+            ]
     text += [
         "`final`: the validation metric at the end of training, over the seeds that did not diverge: the mean "
         "with Student's t 95 % interval. `solved`: the seeds whose final metric beats the target (by default "
         "halfway from the memoryless baseline to a perfect score; `--target`), with the Wilson 95 % interval; "
-        "a diverged run is not solved.", "",
-        "## Final metric by cell", "", tables.overview(configs), "",
-        "## Configurations", "", tables.configurations(configs), "",
-        "## Longest length solved", "", tables.solved_lengths(configs), "",
+        "a diverged run is not solved.",
+        "",
+        "## Final metric by cell",
+        "",
+        tables.overview(configs),
+        "",
+        "## Configurations",
+        "",
+        tables.configurations(configs),
+        "",
+        "## Longest length solved",
+        "",
+        tables.solved_lengths(configs),
+        "",
     ]
     pairs = aggregate.comparisons(configs)
     if pairs:
-        text += ["## Which differences are resolved", "",
-                 "P(A better than B): the chance that a seed of A ends better than a seed of B, over all pairs of "
-                 "seeds (a diverged run is the worst); 0.5 is no difference. A bootstrap 95 % interval that "
-                 "contains 0.5 leaves the difference not resolved with these seeds.", "",
-                 tables.comparisons(pairs), ""]
+        text += [
+            "## Which differences are resolved",
+            "",
+            "P(A better than B): the chance that a seed of A ends better than a seed of B, over all pairs of "
+            "seeds (a diverged run is the worst); 0.5 is no difference. A bootstrap 95 % interval that "
+            "contains 0.5 leaves the difference not resolved with these seeds.",
+            "",
+            tables.comparisons(pairs),
+            "",
+        ]
     norms = tables.gradient_norms(configs)
     if norms:
-        text += ["## Gradient norms and clipping", "",
-                 "‖g‖: the global L2 norm of the gradient before the handler, on the logged steps "
-                 "(`trainer.log_every_n_steps`) of all seeds; clip rate: the fraction of all steps the handler "
-                 "changed.", "", norms, ""]
+        text += [
+            "## Gradient norms and clipping",
+            "",
+            "‖g‖: the global L2 norm of the gradient before the handler, on the logged steps "
+            "(`trainer.log_every_n_steps`) of all seeds; clip rate: the fraction of all steps the handler "
+            "changed.",
+            "",
+            norms,
+            "",
+        ]
     for title, image in plots.draw(jobs, configs, out):
         text += [f"## {title}", "", f"![{title}]({image.name})", ""]
-    text += ["## Every job", "", "<details><summary>one row per job, failures and divergences included</summary>", "",
-             tables.jobs(jobs, out), "", "</details>", ""]
+    text += [
+        "## Every job",
+        "",
+        "<details><summary>one row per job, failures and divergences included</summary>",
+        "",
+        tables.jobs(jobs, out),
+        "",
+        "</details>",
+        "",
+    ]
     path = out / "report.md"
     path.write_text("\n".join(text))
     return path
@@ -207,15 +259,19 @@ def parse_targets(items: list[str]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="a sweep folder, or run folders")
-    parser.add_argument("--out", type=Path, help="where report.md and the plots go (default: the one folder "
-                        "given, else ./report)")
-    parser.add_argument("--target", action="append", default=[], metavar="METRIC=VALUE",
-                        help="the score that counts as solved, per metric (default: halfway from the baseline "
-                        "to a perfect score)")
+    parser.add_argument(
+        "--out", type=Path, help="where report.md and the plots go (default: the one folder given, else ./report)"
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="the score that counts as solved, per metric (default: halfway from the baseline to a perfect score)",
+    )
     args = parser.parse_args(argv)
     jobs = read(args.paths, parse_targets(args.target))
     if not jobs:
         raise SystemExit(f"runner.report: no run folders (with .hydra/config.yaml) under {args.paths}")
     out = args.out or (args.paths[0] if len(args.paths) == 1 else Path("report"))
     print(write(jobs, out, args.paths))
-

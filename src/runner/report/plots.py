@@ -20,10 +20,10 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 
-from runner.report.facets import cell_key  # noqa: E402
+from runner.report.facets import cell_key
 
 if TYPE_CHECKING:
     from runner.report.aggregate import Configuration
@@ -32,9 +32,13 @@ if TYPE_CHECKING:
 CELL_COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
 OTHER_COLORS = ["tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
 STATUS_MARKERS = {"diverged": "x", "failed": "v", "unfinished": "o"}
-METRICS = {"mse": ("MSE", "squared error"), "accuracy": ("accuracy", "fraction correct"),  # (name, unit)
-           "loss": ("loss", "nats per step"), "ppl": ("perplexity", "")}
-BASELINE = dict(color="0.45", linestyle="--", linewidth=1.2)
+METRICS = {
+    "mse": ("MSE", "squared error"),
+    "accuracy": ("accuracy", "fraction correct"),  # (name, unit)
+    "loss": ("loss", "nats per step"),
+    "ppl": ("perplexity", ""),
+}
+BASELINE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
 BAND = 0.18  # opacity of an interval band
 
 
@@ -43,16 +47,23 @@ def draw(jobs: list[Job], configs: list[Configuration], out: Path) -> list[tuple
     figures = []
     for data in sorted({str(c.facets["data"]) for c in configs}):
         mine = [c for c in configs if str(c.facets["data"]) == data]
-        figures.append((f"{data}: final metric against sequence length",
-                        final_vs_length(mine, out / f"final_{data}.png")))
+        figures.append(
+            (f"{data}: final metric against sequence length", final_vs_length(mine, out / f"final_{data}.png"))
+        )
         if any(c.scored.target is not None for c in mine):
-            figures.append((f"{data}: solve rate against sequence length", solve_rate(mine, out / f"solved_{data}.png")))
+            figures.append(
+                (f"{data}: solve rate against sequence length", solve_rate(mine, out / f"solved_{data}.png"))
+            )
         figures.append((f"{data}: learning curves", learning_curves(mine, out / f"curves_{data}.png")))
         if any(j.grad_flow for c in mine for j in c.seeds):
             figures.append((f"{data}: gradient flow", gradient_flow(mine, out / f"grad_flow_{data}.png")))
         if any(c.facets["threshold"] is not None for c in mine) and len({c.setting for c in mine}) > 1:
-            figures.append((f"{data}: divergence rate against the clipping threshold",
-                            divergence(mine, out / f"divergence_{data}.png")))
+            figures.append(
+                (
+                    f"{data}: divergence rate against the clipping threshold",
+                    divergence(mine, out / f"divergence_{data}.png"),
+                )
+            )
     return figures
 
 
@@ -108,23 +119,41 @@ def _length_axis(ax: Any, lengths: list[Any]) -> None:
 
 def _mark_stopped(ax: Any, x: float, job: Job, color: str) -> None:
     """A job without a final score: a marker on the panel's top edge, above where it stopped."""
-    ax.plot([x], [0.97], marker=STATUS_MARKERS.get(job.status, "o"), color=color, markersize=8,
-            markerfacecolor="none" if job.status == "unfinished" else color, linestyle="none",
-            transform=ax.get_xaxis_transform(), clip_on=False)
+    ax.plot(
+        [x],
+        [0.97],
+        marker=STATUS_MARKERS.get(job.status, "o"),
+        color=color,
+        markersize=8,
+        markerfacecolor="none" if job.status == "unfinished" else color,
+        linestyle="none",
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+    )
 
 
 def _legend(fig: Any, colors: dict[str, str], extra: list[Line2D], statuses: set[str] = frozenset()) -> None:
     handles = [Line2D([], [], color=c, marker="o", label=name) for name, c in colors.items()] + extra
     for status in sorted(statuses - {"ok"}):
-        handles.append(Line2D([], [], color="k", marker=STATUS_MARKERS.get(status, "o"), linestyle="none",
-                              markerfacecolor="none" if status == "unfinished" else "k", label=f"{status} (top edge)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="k",
+                marker=STATUS_MARKERS.get(status, "o"),
+                linestyle="none",
+                markerfacecolor="none" if status == "unfinished" else "k",
+                label=f"{status} (top edge)",
+            )
+        )
     across = max(1, int(fig.get_figwidth() / 1.9))  # as many entries side by side as the figure's width holds
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), across), frameon=False)
 
 
 def _grid(rows: int, cols: int, width: float, height: float, **kwargs: Any):
-    return plt.subplots(rows, cols, figsize=(width * cols, height * rows + 1.0), squeeze=False,
-                        layout="constrained", **kwargs)
+    return plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows + 1.0), squeeze=False, layout="constrained", **kwargs
+    )
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -142,7 +171,7 @@ def final_vs_length(configs: list[Configuration], path: Path) -> Path:
     colors, panels = _colors(configs), _panels(configs)
     scored = _scored(configs)
     fig, axes = _grid(1, len(panels), 4.6, 3.6, sharey=True)
-    for ax, name in zip(axes[0], panels):
+    for ax, name in zip(axes[0], panels, strict=True):
         panel = [c for c in configs if c.setting == name]
         for i, (key, color) in enumerate(colors.items()):
             mine = [c for c in panel if line(c) == key]
@@ -156,9 +185,11 @@ def final_vs_length(configs: list[Configuration], path: Path) -> Path:
     return _save(fig, path)
 
 
-FINALS_LEGEND = [Line2D([], [], color="k", marker="o", linestyle="none", markersize=3.5, label="a seed"),
-                 Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean, 95 % t interval"),
-                 Line2D([], [], label="memoryless baseline", **BASELINE)]
+FINALS_LEGEND = [
+    Line2D([], [], color="k", marker="o", linestyle="none", markersize=3.5, label="a seed"),
+    Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean, 95 % t interval"),
+    Line2D([], [], label="memoryless baseline", **BASELINE),
+]
 
 
 def _jitter_of(i: int, n: int):
@@ -189,7 +220,7 @@ def _finals(ax: Any, configs: list[Configuration], x_of: Any, shift: Any, color:
     ax.plot([x for x, _ in means], [s.mean for _, s in means], color=color, linewidth=1.5, marker="_", markersize=14)
     bands = [(x, s.mean, s.low if floor is None else max(s.low, floor), s.high) for x, s in means if s.low is not None]
     if len(bands) > 1:
-        x, _, low, high = zip(*bands)
+        x, _, low, high = zip(*bands, strict=True)
         ax.fill_between(x, low, high, color=color, alpha=BAND, linewidth=0)
     elif bands:
         x, mean, low, high = bands[0]
@@ -201,20 +232,22 @@ def _baseline(ax: Any, configs: list[Configuration], x_of: Any) -> None:
     if len({b for _, b in points}) == 1:
         ax.axhline(points[0][1], **BASELINE)
     elif points:
-        ax.plot(*zip(*points), **BASELINE)
+        ax.plot(*zip(*points, strict=True), **BASELINE)
 
 
 def solve_rate(configs: list[Configuration], path: Path) -> Path:
     colors, panels = _colors(configs), _panels(configs)
     fig, axes = _grid(1, len(panels), 4.6, 3.2, sharey=True)
-    for ax, name in zip(axes[0], panels):
+    for ax, name in zip(axes[0], panels, strict=True):
         for i, (key, color) in enumerate(colors.items()):
-            mine = sorted((c for c in configs if c.setting == name and line(c) == key and c.n),
-                          key=lambda c: c.facets["seq_len"] or 0)
+            mine = sorted(
+                (c for c in configs if c.setting == name and line(c) == key and c.n),
+                key=lambda c: c.facets["seq_len"] or 0,
+            )
             if mine:
                 x = [_jitter(c.facets["seq_len"], i, len(colors)) for c in mine]  # the cells' bars apart
                 y = np.array([c.solved.value for c in mine])
-                err = np.array([[v - c.solved.low, c.solved.high - v] for v, c in zip(y, mine)]).T
+                err = np.array([[v - c.solved.low, c.solved.high - v] for v, c in zip(y, mine, strict=True)]).T
                 ax.errorbar(x, y, yerr=err, color=color, marker="o", capsize=3, linewidth=1.5)
         ax.set_title(f"grad: {name}")
         ax.set_ylim(-0.03, 1.03)
@@ -253,8 +286,10 @@ def learning_curves(configs: list[Configuration], path: Path) -> Path:
                 ax.set_xlabel("training step")
         axes[row][0].set_ylabel(_label(scored, "validation"), fontsize=8)
     _y_scale(axes[0][0], scored)
-    extra = [Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean over seeds, range of the seeds"),
-             Line2D([], [], label="memoryless baseline", **BASELINE)]
+    extra = [
+        Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean over seeds, range of the seeds"),
+        Line2D([], [], label="memoryless baseline", **BASELINE),
+    ]
     _legend(fig, colors, extra)
     return _save(fig, path)
 
@@ -280,9 +315,11 @@ def gradient_flow(configs: list[Configuration], path: Path) -> Path:
             if row == len(panels) - 1:
                 ax.set_xlabel("time step t of the input sequence")
         axes[row][0].set_ylabel("‖∂L/∂h_t‖ (L2 norm over\nbatch and units, log scale)", fontsize=8)
-    styles = [Line2D([], [], color="k", linestyle=":", label="first probed step (initial weights)"),
-              Line2D([], [], color="k", linestyle="-", label="last probed step"),
-              Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="median over seeds, their range")]
+    styles = [
+        Line2D([], [], color="k", linestyle=":", label="first probed step (initial weights)"),
+        Line2D([], [], color="k", linestyle="-", label="last probed step"),
+        Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="median over seeds, their range"),
+    ]
     _legend(fig, colors, styles)
     return _save(fig, path)
 
@@ -303,9 +340,18 @@ def divergence(configs: list[Configuration], path: Path) -> Path:
                 shift = _jitter_of(i, len(colors))
                 if clipped:
                     y = np.array([c.diverged.value for c in clipped])
-                    err = np.array([[v - c.diverged.low, c.diverged.high - v] for v, c in zip(y, clipped)]).T
-                    rates[col].errorbar([shift(c.facets["threshold"]) for c in clipped], y, yerr=err, color=color,
-                                        marker="o", capsize=3, linewidth=1.5)
+                    err = np.array(
+                        [[v - c.diverged.low, c.diverged.high - v] for v, c in zip(y, clipped, strict=True)]
+                    ).T
+                    rates[col].errorbar(
+                        [shift(c.facets["threshold"]) for c in clipped],
+                        y,
+                        yerr=err,
+                        color=color,
+                        marker="o",
+                        capsize=3,
+                        linewidth=1.5,
+                    )
                     _finals(finals[col], clipped, lambda c: c.facets["threshold"], shift, color, floor)
                 for c in (c for c in mine if c.facets["threshold"] is None):  # no handler: one value for all
                     rates[col].axhline(c.diverged.value, color=color, linestyle="--", linewidth=1.2)

@@ -48,8 +48,10 @@ def table(sweep: Path) -> str:
         rows[overrides][seq_len].append((seed, status, final))
     shared = set.intersection(*(set(o) for o in rows)) if rows else set()
     lengths = sorted({seq_len for cells in rows.values() for seq_len in cells})
-    lines = ["| configuration | " + " | ".join(f"T = {T}: mean (seeds)" for T in lengths) + " |",
-             "| --- |" + " --- |" * len(lengths)]
+    lines = [
+        "| configuration | " + " | ".join(f"T = {T}: mean (seeds)" for T in lengths) + " |",
+        "| --- |" + " --- |" * len(lengths),
+    ]
     for overrides, cells in rows.items():
         label = " ".join(o.removeprefix("+") for o in overrides if o not in shared) or "every job"
         lines.append(f"| {label} | " + " | ".join(cell(sorted(cells[T])) for T in lengths) + " |")

@@ -109,8 +109,16 @@ def improvement(a: list[float], b: list[float], higher_is_better: bool) -> Impro
     p = float(_p_better(x, y))
     low = high = None
     if len(x) > 1 and len(y) > 1:
-        boot = stats.bootstrap((x, y), _p_better, n_resamples=RESAMPLES, method="percentile", vectorized=True,
-                               paired=False, confidence_level=CONFIDENCE, rng=np.random.default_rng(SEED))
+        boot = stats.bootstrap(
+            (x, y),
+            _p_better,
+            n_resamples=RESAMPLES,
+            method="percentile",
+            vectorized=True,
+            paired=False,
+            confidence_level=CONFIDENCE,
+            rng=np.random.default_rng(SEED),
+        )
         low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
     p_value = float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)  # ranks: an infinite score is fine
     return Improvement(p, low, high, p_value)

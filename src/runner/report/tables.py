@@ -84,9 +84,24 @@ def _entry(c: Configuration) -> str:
 
 def configurations(configs: list[Configuration]) -> str:
     """One row per configuration: the final metric over its seeds, its solve and divergence rates."""
-    head = ["cell", "data", "seq_len", "grad", "threshold", *(["other settings"] if _others(configs) else []),
-            "seeds", "metric", "mean ± sd", "95 % CI (t)", "median", "range", "solved (95 % CI)",
-            "diverged (95 % CI)", "failed", "replicate"]
+    head = [
+        "cell",
+        "data",
+        "seq_len",
+        "grad",
+        "threshold",
+        *(["other settings"] if _others(configs) else []),
+        "seeds",
+        "metric",
+        "mean ± sd",
+        "95 % CI (t)",
+        "median",
+        "range",
+        "solved (95 % CI)",
+        "diverged (95 % CI)",
+        "failed",
+        "replicate",
+    ]
     rows = []
     for c in configs:
         f, s = c.facets, c.final
@@ -94,10 +109,26 @@ def configurations(configs: list[Configuration]) -> str:
         ci = f"[{fmt(s.low)}, {fmt(s.high)}]" if s and s.low is not None else "–"
         span = f"{fmt(s.min)} – {fmt(s.max)}" if s else "–"
         lost = ", ".join(f"{c.count(st)} {st}" for st in ("failed", "unfinished") if c.count(st)) or "0"
-        rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"],
-                     *([c.first.variant] if _others(configs) else []), c.n,
-                     c.scored.metric and f"val {c.scored.metric}", spread, ci, s and s.median, span,
-                     rate_text(c.solved), rate_text(c.diverged), lost, f"`{c.first.replicate}`"])
+        rows.append(
+            [
+                f["cell"],
+                f["data"],
+                f["seq_len"],
+                f["grad"],
+                f["threshold"],
+                *([c.first.variant] if _others(configs) else []),
+                c.n,
+                c.scored.metric and f"val {c.scored.metric}",
+                spread,
+                ci,
+                s and s.median,
+                span,
+                rate_text(c.solved),
+                rate_text(c.diverged),
+                lost,
+                f"`{c.first.replicate}`",
+            ]
+        )
     return _table(head, rows)
 
 
@@ -110,8 +141,9 @@ def solved_lengths(configs: list[Configuration]) -> str:
         entries = []
         for cell in cells:
             best = by_cell.get(cell)
-            entries.append(f"{best.facets['seq_len']} ({best.solved.k}/{best.n})" if best else
-                           ("none" if cell in by_cell else ""))
+            entries.append(
+                f"{best.facets['seq_len']} ({best.solved.k}/{best.n})" if best else ("none" if cell in by_cell else "")
+            )
         rows.append([data, name, *([rest] if _others(configs) else []), *entries])
     return _table(head, rows) + f"\n\n(solved: at least {SOLVED_BY:.0%} of the seeds reach the target)"
 
@@ -132,14 +164,36 @@ def _where(pair: Comparison) -> str:
 
 def comparisons(pairs: list[Comparison]) -> str:
     """P(A better than B) with its bootstrap interval, the Mann-Whitney p-value and the verdict."""
-    head = ["data", "seq_len", "grad", "A", "B", "seeds", "P(A better than B)", "95 % CI (bootstrap)",
-            "Mann-Whitney p", "verdict"]
+    head = [
+        "data",
+        "seq_len",
+        "grad",
+        "A",
+        "B",
+        "seeds",
+        "P(A better than B)",
+        "95 % CI (bootstrap)",
+        "Mann-Whitney p",
+        "verdict",
+    ]
     rows = []
     for pair in pairs:
         a, b, r = pair.a, pair.b, pair.result
         ci = f"[{r.low:.2f}, {r.high:.2f}]" if r.low is not None else "–"
-        rows.append([a.facets["data"], a.facets["seq_len"], _where(pair), a.facets["cell"], b.facets["cell"],
-                     f"{a.n} / {b.n}", f"{r.p:.2f}", ci, f"{r.p_value:.2g}", verdict(pair)])
+        rows.append(
+            [
+                a.facets["data"],
+                a.facets["seq_len"],
+                _where(pair),
+                a.facets["cell"],
+                b.facets["cell"],
+                f"{a.n} / {b.n}",
+                f"{r.p:.2f}",
+                ci,
+                f"{r.p_value:.2g}",
+                verdict(pair),
+            ]
+        )
     return _table(head, rows)
 
 
@@ -152,7 +206,8 @@ def verdicts(pairs: list[Comparison]) -> str:
         ci = f" [{r.low:.2f}, {r.high:.2f}]" if r.low is not None else ""
         key = (pair.a.facets["data"], _where(pair), pair.a.facets["seq_len"])
         rows.setdefault(key, {})[f"{pair.a.facets['cell']} vs {pair.b.facets['cell']}"] = (
-            f"{r.p:.2f}{ci}: {verdict(pair)}")
+            f"{r.p:.2f}{ci}: {verdict(pair)}"
+        )
     head = ["data", "grad", "seq_len", *(f"P({n.replace(' vs ', ' better than ')})" for n in names)]
     return _table(head, [[*key, *(row.get(n, "") for n in names)] for key, row in rows.items()])
 
@@ -161,9 +216,21 @@ def gradient_norms(configs: list[Configuration]) -> str:
     """Per configuration: the divergence rate, the final metric of the runs that did not diverge, the
     gradient norms before clipping (99th percentile and maximum over the logged steps of all seeds) and
     the clip rate (the fraction of all steps the handler changed, mean over seeds)."""
-    head = ["cell", "data", "seq_len", "grad", "threshold", "seeds", "diverged (95 % CI)",
-            "final, not diverged: mean [95 % CI]", "solved", f"‖g‖ p{QUANTILE}", "‖g‖ max", "logged steps",
-            "clip rate (min – max)"]
+    head = [
+        "cell",
+        "data",
+        "seq_len",
+        "grad",
+        "threshold",
+        "seeds",
+        "diverged (95 % CI)",
+        "final, not diverged: mean [95 % CI]",
+        "solved",
+        f"‖g‖ p{QUANTILE}",
+        "‖g‖ max",
+        "logged steps",
+        "clip rate (min – max)",
+    ]
     rows = []
     for c in configs:
         if not len(c.norms):
@@ -172,9 +239,23 @@ def gradient_norms(configs: list[Configuration]) -> str:
         clipped = "–"  # grad=none changes nothing
         if clip is not None and f["threshold"] is not None:
             clipped = f"{fmt(clip.mean)} ({fmt(clip.min)} – {fmt(clip.max)})"
-        rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"], c.n, rate_text(c.diverged),
-                     mean_interval(c.final), f"{c.solved.k}/{c.n}", _quantile(c.norms), _quantile(c.norms, 100),
-                     len(c.norms), clipped])
+        rows.append(
+            [
+                f["cell"],
+                f["data"],
+                f["seq_len"],
+                f["grad"],
+                f["threshold"],
+                c.n,
+                rate_text(c.diverged),
+                mean_interval(c.final),
+                f"{c.solved.k}/{c.n}",
+                _quantile(c.norms),
+                _quantile(c.norms, 100),
+                len(c.norms),
+                clipped,
+            ]
+        )
     return _table(head, rows) if rows else ""
 
 
@@ -185,15 +266,46 @@ def _quantile(values: np.ndarray, q: float = QUANTILE) -> float:
 
 def jobs(every: list[Job], root: Path) -> str:
     """One row per job, failures and divergences included."""
-    head = ["cell", "data", "seq_len", "grad", "threshold", "seed", "status", "metric", "final", "best", "baseline",
-            "target", "steps to target", "replicate", "job"]
+    head = [
+        "cell",
+        "data",
+        "seq_len",
+        "grad",
+        "threshold",
+        "seed",
+        "status",
+        "metric",
+        "final",
+        "best",
+        "baseline",
+        "target",
+        "steps to target",
+        "replicate",
+        "job",
+    ]
     rows = []
     for job in every:
         f = job.facets
         reached = "not reached" if job.reached_at is None and job.target is not None else job.reached_at
-        rows.append([f["cell"], f["data"], f["seq_len"], f["grad"], f["threshold"], job.seed, job.status_text,
-                     job.metric and f"val {job.metric}", job.final, job.best, job.baseline, job.target, reached,
-                     f"`{job.replicate}`", _link(job.path, root)])
+        rows.append(
+            [
+                f["cell"],
+                f["data"],
+                f["seq_len"],
+                f["grad"],
+                f["threshold"],
+                job.seed,
+                job.status_text,
+                job.metric and f"val {job.metric}",
+                job.final,
+                job.best,
+                job.baseline,
+                job.target,
+                reached,
+                f"`{job.replicate}`",
+                _link(job.path, root),
+            ]
+        )
     return _table(head, rows)
 
 

@@ -48,15 +48,22 @@ def job(folder: Path, name: str | None = None) -> Job:
     num = hydra.job.get("num") if hydra is not None and hydra.mode == "MULTIRUN" else None
     config = run_dir.saved_config(folder)
     max_steps = OmegaConf.select(config, "trainer.max_steps")
-    state = Job(num=num, name=name or folder.name, status=record.get("status") or str(run_dir.status(folder)),
-                total=max_steps if isinstance(max_steps, int) and max_steps > 0 else None,
-                error=record.get("error"))
+    state = Job(
+        num=num,
+        name=name or folder.name,
+        status=record.get("status") or str(run_dir.status(folder)),
+        total=max_steps if isinstance(max_steps, int) and max_steps > 0 else None,
+        error=record.get("error"),
+    )
     task = run_dir.read_task(folder)
     monitor = record.get("monitor") or (f"val/{task.monitor}" if task else None)
     curve = run_dir.metric_curve(folder, monitor) if monitor else []
     state.metric = monitor
-    state.value = (record.get("val") or {}).get(monitor.removeprefix("val/")) if record.get("val") and monitor else (
-        curve[-1][1] if curve else None)
+    state.value = (
+        (record.get("val") or {}).get(monitor.removeprefix("val/"))
+        if record.get("val") and monitor
+        else (curve[-1][1] if curve else None)
+    )
     state.steps = record.get("steps", last_step(folder))
     start = (folder / run_dir.CONFIG).stat().st_mtime
     if "wall_s" in record:
@@ -89,14 +96,22 @@ def last_step(folder: Path) -> int | None:
 
 
 def jobs(folder: Path) -> list[Job]:
-    """Every job of the sweep (or the run) in ``folder``: those with a folder, then those its plan lists that never started."""
+    """Every job of the sweep (or the run) in ``folder``.
+
+    Those with a folder, then those its plan lists that never started.
+    """
     folder = Path(folder)
-    found = [job(run, str(run.relative_to(folder)) if run != folder else folder.name)
-             for run in run_dir.run_folders([folder])]
+    found = [
+        job(run, str(run.relative_to(folder)) if run != folder else folder.name)
+        for run in run_dir.run_folders([folder])
+    ]
     started = {j.num for j in found}
     plan = run_dir.read_jobs(folder) or []
-    found += [Job(num=p["num"], name=",".join(p["overrides"]), status=str(Status.pending))
-              for p in plan if p["num"] not in started]
+    found += [
+        Job(num=p["num"], name=",".join(p["overrides"]), status=str(Status.pending))
+        for p in plan
+        if p["num"] not in started
+    ]
     return sorted(found, key=lambda j: (j.num is None, j.num or 0, j.name))
 
 
@@ -110,7 +125,8 @@ def summary(states: list[Job]) -> str:
     counts = Counter(j.status for j in states)
     order = [str(s) for s in Status] + sorted(set(counts) - {str(s) for s in Status})
     text = f"{len(states)} job{'s' if len(states) != 1 else ''}: " + ", ".join(
-        f"{counts[s]} {s}" for s in order if counts[s])
+        f"{counts[s]} {s}" for s in order if counts[s]
+    )
     others = [j for j in states if j.status not in FINISHED]
     if others:
         shown = [f"{j.name} ({j.status}{': ' + j.error if j.error else ''})" for j in others[:5]]
@@ -124,8 +140,11 @@ def time_left(states: list[Job]) -> float | None:
     The jobs running now tell how many run at once: one under Hydra's basic
     launcher, up to its ``n_jobs`` under ``hydra/launcher=parallel``.
     """
-    done = [j.wall_s for j in states if j.status not in (Status.running, Status.pending, Status.unfinished)
-            and j.wall_s is not None]
+    done = [
+        j.wall_s
+        for j in states
+        if j.status not in (Status.running, Status.pending, Status.unfinished) and j.wall_s is not None
+    ]
     todo = sum(j.status in (Status.running, Status.pending, Status.unfinished) for j in states)
     at_once = max(1, sum(j.status == Status.running for j in states))
     return sum(done) / len(done) * todo / at_once if done else None
@@ -135,8 +154,11 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     seconds = round(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else (
-        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s")
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else (f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s")
+    )
 
 
 def table(states: list[Job]) -> str:
@@ -146,7 +168,7 @@ def table(states: list[Job]) -> str:
         value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
         rows.append(("-" if j.num is None else str(j.num + 1), j.status, steps, value, duration(j.wall_s), j.name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,16 +181,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     states = jobs(args.folder)
     if not states:
-        print(f"runner.status: error: {args.folder} holds no run folder and no sweep plan ({run_dir.JOBS})",
-              file=sys.stderr)
+        print(
+            f"runner.status: error: {args.folder} holds no run folder and no sweep plan ({run_dir.JOBS})",
+            file=sys.stderr,
+        )
         sys.exit(1)
     if args.json:
-        content: dict[str, Any] = {"jobs": [dataclasses.asdict(j) for j in states], "summary": summary(states),
-                                   "finished": finished(states), "time_left_s": time_left(states)}
+        content: dict[str, Any] = {
+            "jobs": [dataclasses.asdict(j) for j in states],
+            "summary": summary(states),
+            "finished": finished(states),
+            "time_left_s": time_left(states),
+        }
         print(json.dumps(run_dir.clean(content), indent=2))
     else:
         print(table(states))
         left = time_left(states)
         print(summary(states) + (f"  (about {duration(left)} left)" if left and not finished(states) else ""))
     sys.exit(0 if finished(states) else 1)
-

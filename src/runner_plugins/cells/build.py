@@ -19,8 +19,9 @@ def build_cell(kind: str, config: CellConfig, input_size: int) -> nn.Module:
     dropout = config.dropout if config.num_layers > 1 else 0.0
     options = {"nonlinearity": config.nonlinearity.value} if isinstance(config, RNNConfig) else {}
     if config.impl == Impl.fused:
-        cell = FUSED[kind](input_size, config.hidden_size, config.num_layers, dropout=dropout, batch_first=True,
-                           **options)
+        cell = FUSED[kind](
+            input_size, config.hidden_size, config.num_layers, dropout=dropout, batch_first=True, **options
+        )
     else:
         cell = REFERENCE[kind](input_size, config.hidden_size, config.num_layers, dropout=dropout, **options)
     initialise(cell, config)

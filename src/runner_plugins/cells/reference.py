@@ -44,7 +44,7 @@ class Recurrent(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor, state: Tensor | State | None = None) -> tuple[Tensor, Tensor | State]:
-        batch, steps, _ = x.shape
+        batch = x.shape[0]
         if state is None:
             zeros = x.new_zeros(self.num_layers, batch, self.hidden_size)
             state = (zeros,) * self.state_size
@@ -59,7 +59,7 @@ class Recurrent(nn.Module):
             if self.dropout and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, self.training)
             final.append(s)
-        packed = tuple(torch.stack(parts) for parts in zip(*final))
+        packed = tuple(torch.stack(parts) for parts in zip(*final, strict=True))
         return x, packed if self.state_size > 1 else packed[0]
 
     def unroll(self, xw: Tensor, s: State, W_hh: Tensor, b_hh: Tensor) -> tuple[Tensor, State]:
@@ -80,8 +80,9 @@ class RNN(Recurrent):
     Le, Jaitly & Hinton 2015), as torch.nn.RNN's ``nonlinearity``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-                 nonlinearity: str = "tanh"):
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0, nonlinearity: str = "tanh"
+    ):
         super().__init__(input_size, hidden_size, num_layers, dropout)
         self.phi = {"tanh": torch.tanh, "relu": torch.relu}[nonlinearity]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import lightning as L
 import torch
@@ -125,8 +125,16 @@ class AddingData(SyntheticData):
     @property
     def task(self) -> Task:
         # Always answering 1 (the mean of the sum) scores the variance of a sum of two U[0,1]: 2/12.
-        return Task(inputs="real", input_size=2, targets="real", output_size=1, loss_steps="last",
-                    metrics=("mse",), baseline={"loss": 1 / 6, "mse": 1 / 6}, monitor="mse")
+        return Task(
+            inputs="real",
+            input_size=2,
+            targets="real",
+            output_size=1,
+            loss_steps="last",
+            metrics=("mse",),
+            baseline={"loss": 1 / 6, "mse": 1 / 6},
+            monitor="mse",
+        )
 
     def generate(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         T = self.config.seq_len
@@ -157,10 +165,18 @@ class CopyData(SyntheticData):
     def task(self) -> Task:
         # Memoryless: blanks are certain, each recalled symbol is a guess among 8.
         loss = self.RECALL * math.log(self.SYMBOLS) / (self.config.seq_len + 2 * self.RECALL)
-        return Task(inputs="tokens", input_size=self.DELIMITER + 1, targets="classes",
-                    output_size=self.SYMBOLS + 1, loss_steps="all", metrics=("accuracy",),
-                    score_last=self.RECALL, baseline={"loss": loss, "accuracy": 1 / self.SYMBOLS},
-                    monitor="accuracy", monitor_mode="max")
+        return Task(
+            inputs="tokens",
+            input_size=self.DELIMITER + 1,
+            targets="classes",
+            output_size=self.SYMBOLS + 1,
+            loss_steps="all",
+            metrics=("accuracy",),
+            score_last=self.RECALL,
+            baseline={"loss": loss, "accuracy": 1 / self.SYMBOLS},
+            monitor="accuracy",
+            monitor_mode="max",
+        )
 
     def generate(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         T, K = self.config.seq_len, self.RECALL

@@ -52,7 +52,7 @@ def build_vocab(tokens: list[str], max_size: int | None = None) -> list[str]:
         types = types[: max_size - 1] if max_size else types
         return [*types, UNK]
     if max_size and len(types) > max_size:
-        types = [t for t in types if t != UNK][: max_size - 1] + [UNK]
+        types = [*[t for t in types if t != UNK][: max_size - 1], UNK]
     return types
 
 

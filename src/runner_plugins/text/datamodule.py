@@ -64,7 +64,11 @@ class TextData(L.LightningDataModule):
         if self.ids:
             return
         c = self.config
-        texts = {split: corpus.read_text(self.folder / f) for split, f in zip(SPLITS, (c.train, c.valid, c.test)) if f}
+        texts = {
+            split: corpus.read_text(self.folder / f)
+            for split, f in zip(SPLITS, (c.train, c.valid, c.test), strict=True)
+            if f
+        }
         tokens = {split: corpus.tokenize(text, c.level) for split, text in texts.items()}
         if c.valid is None or c.test is None:
             tokens.update(self._cut(tokens["train"]))
@@ -83,10 +87,22 @@ class TextData(L.LightningDataModule):
     def task(self) -> Task:
         V = len(self.vocab)
         unigram = corpus.unigram_perplexity(self.ids["train"], self.ids["valid"], V)
-        return Task(inputs="tokens", input_size=V, targets="classes", output_size=V, loss_steps="all",
-                    metrics=("ppl",), baseline={"loss": math.log(unigram), "ppl": unigram}, monitor="ppl",
-                    carry_state=True, has_test=True, vocab=tuple(self.vocab),
-                    tokenization=Level(self.config.level).value, eos=corpus.line_end(self.config.level), unk=corpus.UNK)
+        return Task(
+            inputs="tokens",
+            input_size=V,
+            targets="classes",
+            output_size=V,
+            loss_steps="all",
+            metrics=("ppl",),
+            baseline={"loss": math.log(unigram), "ppl": unigram},
+            monitor="ppl",
+            carry_state=True,
+            has_test=True,
+            vocab=tuple(self.vocab),
+            tokenization=Level(self.config.level).value,
+            eos=corpus.line_end(self.config.level),
+            unk=corpus.UNK,
+        )
 
     def _loader(self, split: str) -> DataLoader:
         rank, size = distributed.rank_and_size(self.trainer)

