@@ -100,12 +100,11 @@ def test_synthetic_batches_are_split_between_processes():
         synthetic(0, 2, num_val=1).val_dataloader()
 
 
-def test_launches_that_cannot_work_are_refused(monkeypatch):
+def test_launches_that_cannot_work_are_refused():
     trainer = L.Trainer(strategy="ddp", accelerator="cpu", devices=2, logger=False, enable_checkpointing=False)
-    distributed.check_launch(trainer)  # a single run: Lightning re-runs the command line per process
-    monkeypatch.setattr(distributed, "in_multirun", lambda: True)
+    distributed.check_launch(trainer, multirun=False)  # a single run: Lightning re-runs the command line per process
     with pytest.raises(ValueError, match="DDP inside a multirun needs processes started by the cluster"):
-        distributed.check_launch(trainer)
+        distributed.check_launch(trainer, multirun=True)
     spawn = L.Trainer(strategy="ddp_spawn", accelerator="cpu", devices=2, logger=False, enable_checkpointing=False)
     with pytest.raises(ValueError, match=r"use trainer\.strategy=ddp"):
-        distributed.check_launch(spawn)
+        distributed.check_launch(spawn, multirun=False)

@@ -6,10 +6,9 @@ import csv
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from conftest import runner
-from runner._config.schema import ProbeConfig
+from runner._config.schema import GradFlowConfig, ProbeConfig
 from runner._train.probe import GradFlow, Unroll, callbacks
 from runner_plugins.cells.build import FUSED, REFERENCE
 
@@ -58,10 +57,8 @@ def test_tanh_rnn_gradient_vanishes_towards_early_steps_alike_in_fused_and_refer
 
 
 def test_probe_off_by_default_and_on_with_every(tmp_path):
-    cfg = OmegaConf.create({"probe": OmegaConf.structured(ProbeConfig)})
-    assert callbacks(cfg, tmp_path) == []
-    cfg.probe.grad_flow.every = 3
-    (probe,) = callbacks(cfg, tmp_path)
+    assert callbacks(ProbeConfig(), tmp_path) == []
+    (probe,) = callbacks(ProbeConfig(GradFlowConfig(every=3)), tmp_path)
     assert isinstance(probe, GradFlow) and probe.every == 3 and probe.folder == tmp_path
 
 

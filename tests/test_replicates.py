@@ -6,7 +6,8 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
 
-from runner._config import replicates, schema
+from runner._config import identity, replicates, schema
+from runner._config.job import JobConfig
 from runner.plugins import registry
 
 
@@ -15,24 +16,23 @@ def options():
     schema.store(registry.load())
 
 
-def composed(*overrides: str):
-    """The job config (without Hydra's node) and the choices that ``python -m runner`` would give ``run``."""
+def composed(*overrides: str, given: list[str] | None = None) -> JobConfig:
+    """The job config that ``python -m runner`` would give ``run``; ``given``: its overrides, none by default."""
     with initialize_config_module(config_module="runner._config.conf", version_base="1.3"):
         full = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
     choices = OmegaConf.to_container(full.hydra.runtime.choices)
     with open_dict(full):
         del full["hydra"]
-    return full, choices
+    return JobConfig(full, choices, given or [])
 
 
 def rid(*overrides: str) -> str:
-    return replicates.replicate_id(*composed(*overrides))
+    return replicates.replicate_id(composed(*overrides))
 
 
 def test_seeds_and_the_data_seed_that_follows_them_do_not_count():
     assert rid("seed=0") == rid("seed=3") == rid()
-    cfg, _ = composed("seed=3")
-    assert OmegaConf.to_container(cfg, resolve=True)["data"]["seed"] == 3  # data.seed follows the seed
+    assert composed("seed=3").config["data"]["seed"] == 3  # data.seed follows the seed
 
 
 def test_a_data_seed_of_its_own_is_part_of_the_configuration():
@@ -42,8 +42,9 @@ def test_a_data_seed_of_its_own_is_part_of_the_configuration():
 
 
 def test_the_cell_choice_counts_even_where_the_configs_are_equal():
-    cfg, choices = composed("cell=gru")  # the same cell fields under another plugin's name
-    assert replicates.replicate_id(cfg, choices) != replicates.replicate_id(cfg, {**choices, "cell": "mygru"})
+    job = composed("cell=gru")  # the same cell fields under another plugin's name
+    renamed = JobConfig(job.composed, {**job.choices, "cell": "mygru"})
+    assert replicates.replicate_id(job) != replicates.replicate_id(renamed)
     assert rid("cell=rnn") != rid("cell=lstm") != rid("cell=gru")
 
 
@@ -89,7 +90,6 @@ def test_a_grad_setting_is_the_same_configuration_as_its_handler_and_threshold()
 
 
 def test_the_label_is_the_overrides_without_seeds_presets_and_records():
-    cfg, choices = composed("optim.lr=0.1", "cell=rnn")
     overrides = [
         "experiment=long_term_deps_quick",
         "seed=2",
@@ -100,12 +100,30 @@ def test_the_label_is_the_overrides_without_seeds_presets_and_records():
         "hydra.sweep.dir=out",
         "+trainer.gradient_clip_val=1",
     ]
-    assert replicates.label(cfg, choices, overrides) == "cell=rnn,optim.lr=0.1,trainer.gradient_clip_val=1"
-    assert replicates.label(*composed(), []) == "cell=lstm,data=adding,grad=clip_norm"  # the choices, when none
+    job = composed("optim.lr=0.1", "cell=rnn", given=overrides)
+    assert replicates.label(job) == "cell=rnn,optim.lr=0.1,trainer.gradient_clip_val=1"
+    assert replicates.label(composed()) == "cell=lstm,data=adding,grad=clip_norm"  # the choices, when none
 
 
 def test_describe_outside_hydra_has_no_overrides():
-    cfg, choices = composed()
-    described = replicates.describe(cfg, choices)
+    described = replicates.describe(composed())
     assert described == {"replicate": rid(), "replicate_label": "cell=lstm,data=adding,grad=clip_norm"}
     assert len(rid()) == 8 and int(rid(), 16) >= 0
+
+
+def test_resume_skip_and_replicate_read_one_key_of_the_experiment():
+    """The skip rule's key ignores the records, resume's also the length, the replicate's also the seeds."""
+    base, records, longer, seeded = (
+        composed(),
+        composed("threads=2"),
+        composed("trainer.max_steps=9"),
+        composed("seed=4"),
+    )
+    assert records.experiment == base.experiment and records.run_key == base.run_key  # same experiment: skipped
+    assert longer.experiment != base.experiment and longer.run_key == base.run_key  # not skipped, continued
+    assert seeded.experiment != base.experiment and seeded.run_key != base.run_key  # another run
+    assert replicates.replicate_id(seeded) == rid()  # but a replicate of the same configuration
+    assert identity.differences(seeded.run_key, base.run_key) == [
+        "config.data.seed: 0 in the folder, 4 now",
+        "config.seed: 0 in the folder, 4 now",
+    ]

@@ -159,6 +159,46 @@ class ProbeConfig:
     grad_flow: GradFlowConfig = field(default_factory=GradFlowConfig)
 
 
+@dataclass
+class CheckpointConfig:
+    every_n_steps: int = 500  # how often checkpoints/last.ckpt is written (also at the end)
+
+    def __post_init__(self) -> None:
+        if not is_count(self.every_n_steps):
+            raise ValueError(
+                f"checkpoint.every_n_steps must be a whole number of at least 1, got {self.every_n_steps!r}"
+            )
+
+
+@dataclass
+class RootConfig:
+    """The top level of the composed config: the groups' nodes and the keys of the run itself.
+
+    The schema of ``conf/config.yaml`` (its first default), so that Hydra
+    checks the types of these keys as it composes, and :func:`typed` their
+    ranges, as for every group.
+    """
+
+    cell: Any = None  # each group's node is typed by its own option's schema
+    data: Any = None
+    grad: Any = None
+    optim: Any = None
+    model: Any = None
+    trainer: Any = None
+    logger: Any = None
+    probe: Any = None
+    seed: int = 0
+    # torch threads of a job; None: OMP_NUM_THREADS, which a parallel sweep sets to its share of the cores
+    threads: int | None = None
+    tune_malloc: bool = True  # keep large buffers in glibc's heap between steps (src/runner/_train/allocator.py)
+    resume: bool = True  # re-running into a run folder skips a finished run and continues an unfinished one
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and not is_count(self.threads):
+            raise ValueError(f"threads must be null or a whole number of at least 1, got {self.threads!r}")
+
+
 def options() -> dict[str, list[str]]:
     """Every config group of the runner (Hydra's own aside) with its options; call after :func:`store`."""
     found: dict[str, set[str]] = {}
@@ -181,6 +221,7 @@ def store(registry: Registry) -> None:
     that plugin's failure, not an error of every command.
     """
     cs = ConfigStore.instance()
+    cs.store(name="root", node=RootConfig)
     for kind, plugins in registry.plugins.items():
         for name, plugin in plugins.items():
             cs.store(group=kind, name=name, node=plugin.config_class)

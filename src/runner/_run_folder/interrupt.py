@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from runner._config.job import in_multirun
+from runner._run_folder import run_dir
 from runner._run_folder.run_dir import LAST, Status
 
 log = logging.getLogger("runner")
@@ -146,19 +148,9 @@ def stop_after_step(signals: Signals, folder: Path):
     return StopAfterStep()
 
 
-def checkpoint_step(folder: Path) -> int:
-    """The step of the folder's last.ckpt (0 without one), read without loading its tensors."""
-    import torch
-
-    path = Path(folder) / LAST
-    if not path.exists():
-        return 0
-    return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("global_step", 0))
-
-
 def outcome(stop: Interrupted, folder: Path) -> dict[str, Any]:
     """What results.json records of an interrupted run."""
-    step = stop.step if stop.step is not None else checkpoint_step(folder)
+    step = stop.step if stop.step is not None else run_dir.checkpoint_step(folder)
     return {
         "status": Status.interrupted,
         "steps": step,
@@ -174,17 +166,12 @@ def continue_command() -> str:
     launcher's, it is the command of this job alone.
     """
     from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
 
     args = sys.argv[1:]
     if HydraConfig.initialized():
         hydra = HydraConfig.get()
         if Path(sys.argv[0]).parent.name == "runner":  # python -m runner
-            key, folder = (
-                ("hydra.sweep.dir", hydra.sweep.dir)
-                if hydra.mode == RunMode.MULTIRUN
-                else ("hydra.run.dir", hydra.run.dir)
-            )
+            key, folder = ("hydra.sweep.dir", hydra.sweep.dir) if in_multirun() else ("hydra.run.dir", hydra.run.dir)
         else:
             args, key, folder = list(hydra.overrides.task), "hydra.run.dir", hydra.runtime.output_dir
         args = [a for a in args if not a.startswith(f"{key}=")] + [f"{key}={folder}"]

@@ -216,11 +216,6 @@ def read_task(folder: Path) -> Task | None:
 
 
 # -- the config and the chosen plugins -------------------------------------------------
-def resolved(cfg: DictConfig) -> dict[str, Any]:
-    """A composed config as plain data, as results.json and W&B record it."""
-    return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-
-
 def saved_config(folder: Path) -> DictConfig:
     """The composed config the run was started with."""
     path = Path(folder) / CONFIG
@@ -260,6 +255,22 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
             f"checkpoint {path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
             "Delete it to start the run over, or set resume=false."
         ) from None
+
+
+def checkpoint_identity(path: Path) -> tuple[dict[str, Any] | None, int]:
+    """The run key a checkpoint was written for (None if it holds none) and its global step."""
+    state = load_checkpoint(path)
+    return state.get("runner", {}).get("identity"), int(state.get("global_step", 0))
+
+
+def checkpoint_step(folder: Path) -> int:
+    """The step of the folder's last.ckpt (0 without one), read without loading its tensors."""
+    import torch
+
+    path = Path(folder) / LAST
+    if not path.exists():
+        return 0
+    return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("global_step", 0))
 
 
 # -- metrics.csv and grad_flow.csv -----------------------------------------------------------

@@ -19,9 +19,9 @@ from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from runner._config.job import in_multirun
 from runner._run_folder import run_dir
 from runner.status import jobs
 
@@ -47,8 +47,6 @@ def job_folder(overrides: str) -> str:
 OmegaConf.register_new_resolver("runner.job_folder", job_folder, replace=True)
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-
-_outcome: list[jobs.Job] | None = None  # the jobs of the sweep this process ran, once it has ended
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]] | None:
@@ -83,21 +81,19 @@ class SweepReport(Callback):
     """One line per job as it starts and ends, the plan at the start and the summary at the end."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        global _outcome
-        _outcome = None
         jobs = planned_jobs(config)
         if jobs is not None:
             run_dir.write_jobs(Path(config.hydra.sweep.dir), jobs)
             print(f"sweep of {len(jobs)} jobs into {config.hydra.sweep.dir}", flush=True)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if config.hydra.mode != RunMode.MULTIRUN:  # Hydra calls the job hooks in a single run too
+        if not in_multirun():  # Hydra calls the job hooks in a single run too
             return
         log.info("job %s started: %s", self._number(config), varying(config))
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         folder = Path(config.hydra.runtime.output_dir)
-        if config.hydra.mode != RunMode.MULTIRUN or not (folder / run_dir.CONFIG).is_file():
+        if not in_multirun() or not (folder / run_dir.CONFIG).is_file():
             return
         job = jobs.job(folder)
         value = f"{job.metric} {job.value:.4g}" if job.value is not None else "no metric"
@@ -114,9 +110,12 @@ class SweepReport(Callback):
         )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        global _outcome
-        _outcome = jobs.jobs(Path(config.hydra.sweep.dir))
-        print(jobs.summary(_outcome), flush=True)
+        """The summary; then a sweep with a job that failed exits 1, the last thing Hydra does in a multirun."""
+        outcome = jobs.jobs(Path(config.hydra.sweep.dir))
+        print(jobs.summary(outcome), flush=True)
+        status = exit_status(outcome)
+        if status:
+            raise SystemExit(status)
 
     @staticmethod
     def _number(config: DictConfig) -> str:
@@ -126,7 +125,7 @@ class SweepReport(Callback):
         return f"{config.hydra.job.num + 1}/{total}"
 
 
-def exit_status() -> int:
-    """1 when this process ran a sweep in which a job did not finish ok or diverged, nor runs elsewhere; else 0."""
-    mine = [job for job in _outcome or [] if job.status != run_dir.Status.running]
-    return 1 if _outcome is not None and mine and not jobs.finished(mine) else 0
+def exit_status(outcome: list[jobs.Job]) -> int:
+    """1 when a job of the sweep did not finish ok or diverged, nor runs elsewhere; else 0."""
+    mine = [job for job in outcome if job.status != run_dir.Status.running]
+    return 1 if mine and not jobs.finished(mine) else 0

@@ -17,12 +17,11 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from runner._config import schema
-from runner._run_folder import sweep
+from runner._config.job import JobConfig, in_multirun
 from runner._run_folder.run_dir import FolderBusy, RunFolderError, Status
 from runner.plugins import registry
 
@@ -49,15 +48,15 @@ def objective(record: dict[str, Any]) -> float | None:
 def job(cfg: DictConfig) -> float | None:
     from runner._train.run import run
 
-    hydra_cfg = HydraConfig.get()
-    where = hydra_cfg.runtime.output_dir
+    where = HydraConfig.get().runtime.output_dir
     try:
-        record = run(cfg, dict(hydra_cfg.runtime.choices), Path(where))
+        config = JobConfig.of_hydra(cfg)
+        record = run(config, Path(where))
     except (RunFolderError, OmegaConfBaseException) as exc:  # nothing was written: the folder stays as it was
-        busy = isinstance(exc, FolderBusy) and hydra_cfg.mode == RunMode.MULTIRUN
+        busy = isinstance(exc, FolderBusy) and in_multirun()
         skipped = "skipped, running elsewhere: " if busy else ""  # the sweep goes on with its next job
         log.error("%s%s", skipped, str(exc).strip())
-        if hydra_cfg.mode == RunMode.RUN:
+        if not in_multirun():
             sys.exit(1)
         return None
     if record["status"] == Status.interrupted:  # after a checkpoint: exits 130 or 143, a sweep stops
@@ -66,7 +65,7 @@ def job(cfg: DictConfig) -> float | None:
         leave(record, where)
     if record["status"] == Status.failed:
         log.error("failed: %s  (details: %s/results.json)", record["error"], where)
-        if hydra_cfg.mode == RunMode.RUN:
+        if not config.multirun:
             sys.exit(1)
     else:
         log.info("%s after %d steps in %.1f s: %s", record["status"], record["steps"], record["wall_s"], where)
@@ -156,5 +155,4 @@ def main() -> None:
     if problem:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)
-    job()
-    sys.exit(sweep.exit_status())  # a sweep with a failed job exits 1
+    job()  # a sweep with a failed job exits 1 from its end (runner._run_folder.sweep)

@@ -61,16 +61,8 @@ def is_writer() -> bool:
     return rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
 
 
-def in_multirun() -> bool:
-    """Whether this process runs one job of a Hydra multirun (a sweep)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def check_launch(trainer: Any) -> None:
-    """Refuse, before any process starts, the launches that cannot work here."""
+def check_launch(trainer: Any, multirun: bool) -> None:
+    """Refuse, before any process starts, the launches that cannot work here (``multirun``: in a sweep's job)."""
     from lightning.pytorch.strategies.launchers import (
         _MultiProcessingLauncher,
         _SubprocessScriptLauncher,
@@ -87,7 +79,7 @@ def check_launch(trainer: Any) -> None:
         isinstance(launcher, _SubprocessScriptLauncher)
         and trainer.world_size > 1
         and not trainer.strategy.cluster_environment.creates_processes_externally
-        and in_multirun()
+        and multirun
     ):
         # Lightning starts the other processes by re-running the command line, which in a
         # multirun would start the whole sweep again in each of them

@@ -12,8 +12,6 @@ import math
 import sys
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from lightning.pytorch.callbacks.progress import ProgressBar
 from rich.console import Console
 from rich.progress import (
@@ -27,12 +25,11 @@ from rich.progress import (
 from rich.text import Text
 
 
-def wanted(setting: bool | None) -> bool:
+def wanted(setting: bool | None, multirun: bool) -> bool:
     """Whether to show the display: ``trainer.enable_progress_bar`` when set, else on a terminal in a single run."""
     if setting is not None:
         return setting
-    in_sweep = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-    return sys.stderr.isatty() and not in_sweep
+    return sys.stderr.isatty() and not multirun
 
 
 class Steps(ProgressColumn):

@@ -21,16 +21,14 @@ from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from runner._config.schema import ProbeConfig, typed
+from runner._config.schema import ProbeConfig
 from runner._run_folder import run_dir
 
 
-def callbacks(cfg: DictConfig, folder: Path) -> list[L.Callback]:
+def callbacks(settings: ProbeConfig, folder: Path) -> list[L.Callback]:
     """The probes the config turns on."""
-    settings: ProbeConfig = typed(cfg.probe)
     every = settings.grad_flow.every
     return [GradFlow(every, Path(folder))] if every else []
 

@@ -11,10 +11,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
-from runner._config import replicates
-from runner._config.schema import is_count, typed
+from runner._config import identity, replicates
+from runner._config.job import JobConfig
 from runner._run_folder import durable, interrupt, replay, resume, run_dir
 from runner._run_folder.run_dir import BEST, LAST, Status
 from runner._train import cpu, distributed, threads, wandb_run
@@ -25,30 +23,29 @@ from runner.task import Task
 log = logging.getLogger("runner")
 
 
-def build(cfg: DictConfig, choices: dict[str, str]):
-    """The data module and the model of a composed config, from the installed plugins."""
-    datamodule = registry.load().get("data", choices["data"]).builder(typed(cfg.data))
+def build(job: JobConfig):
+    """The data module and the model of a job, from the installed plugins."""
+    datamodule = registry.load().get("data", job.choices["data"]).builder(job.settings.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    return datamodule, build_model(cfg, choices, datamodule.task)
+    return datamodule, build_model(job, datamodule.task)
 
 
-def build_model(cfg: DictConfig, choices: dict[str, str], task: Task):
-    """The model of a composed config for ``task``; no data needed (``runner.lm`` rebuilds a run's model)."""
+def build_model(job: JobConfig, task: Task):
+    """The model of a job for ``task``; no data needed (``runner.lm`` rebuilds a run's model)."""
     from runner._train.model import SequenceModel
 
     plugins = registry.load()
-    cell_cfg, grad_cfg = typed(cfg.cell), typed(cfg.grad)
-    model_cfg, optim_cfg = typed(cfg.model), typed(cfg.optim)
+    s = job.settings
     if task.inputs == "real":
         cell_input = task.input_size
     else:
-        cell_input = model_cfg.embed_size or getattr(cell_cfg, "hidden_size", None)
+        cell_input = s.model.embed_size or getattr(s.cell, "hidden_size", None)
         if cell_input is None:
-            raise ValueError(f"cell {choices['cell']!r} has no hidden_size: set model.embed_size")
-    cell = plugins.get("cell", choices["cell"]).builder(cell_cfg, cell_input)
-    handler = plugins.get("grad", choices["grad"]).builder(grad_cfg)
-    return SequenceModel(task, cell, cell_input, handler, model_cfg, optim_cfg)
+            raise ValueError(f"cell {job.choices['cell']!r} has no hidden_size: set model.embed_size")
+    cell = plugins.get("cell", job.choices["cell"]).builder(s.cell, cell_input)
+    handler = plugins.get("grad", job.choices["grad"]).builder(s.grad)
+    return SequenceModel(task, cell, cell_input, handler, s.model, s.optim)
 
 
 def quiet_lightning() -> None:
@@ -65,9 +62,7 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
-def fit(
-    cfg: DictConfig, choices: dict[str, str], folder: Path, plan: resume.Plan, loggers: list, signals: interrupt.Signals
-) -> dict[str, Any]:
+def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals: interrupt.Signals) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -76,12 +71,13 @@ def fit(
     from runner._train.callbacks import Progress, Throughput
 
     quiet_lightning()
-    if cfg.get("tune_malloc", True):
+    root = job.settings.root
+    if root.tune_malloc:
         tune_malloc()
-    used_threads = threads.apply(cfg.get("threads"))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule, model = build(cfg, choices)
-    model.identity = resume.identity(cfg, choices)
+    used_threads = threads.apply(root.threads)
+    L.seed_everything(root.seed, workers=True, verbose=False)
+    datamodule, model = build(job)
+    model.identity = job.run_key
     task = model.task
     monitor = f"val/{task.monitor}"
     checkpoint = ModelCheckpoint(
@@ -89,13 +85,13 @@ def fit(
     )
     # last.ckpt every few steps, for resuming after a kill; Lightning writes it atomically
     last = ModelCheckpoint(
-        dirpath=folder / LAST.parent, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint.every_n_steps
+        dirpath=folder / LAST.parent, save_top_k=0, save_last=True, every_n_train_steps=root.checkpoint.every_n_steps
     )
     throughput = Throughput()
     csv_logger = CSVLogger(folder, name="", version="")
-    show = live.wanted(cfg.trainer.enable_progress_bar)
+    show = live.wanted(job.settings.trainer.enable_progress_bar, job.multirun)
     trainer = L.Trainer(
-        **{**OmegaConf.to_container(cfg.trainer, resolve=True), "enable_progress_bar": show},
+        **{**job.trainer_arguments, "enable_progress_bar": show},
         default_root_dir=folder,
         logger=[csv_logger, *loggers],
         callbacks=[
@@ -103,13 +99,13 @@ def fit(
             last,
             throughput,
             Progress(),
-            *probe.callbacks(cfg, folder),
+            *probe.callbacks(job.settings.probe, folder),
             interrupt.stop_after_step(signals, folder),
             *([live.LiveProgress()] if show else []),
         ],
         plugins=[durable.checkpoint_io()],
     )
-    distributed.check_launch(trainer)
+    distributed.check_launch(trainer, job.multirun)
     if trainer.is_global_zero:  # under DDP the other processes write nothing
         keep_metrics(csv_logger, plan.step)
         run_dir.write_task(folder, task)  # what tools such as runner.lm need besides the checkpoint
@@ -164,8 +160,8 @@ def _strip(metrics: dict[str, float], prefix: str) -> dict[str, float]:
     return {k[len(prefix) :]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
 
 
-def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any]:
-    """Train one configuration and write ``results.json``; a failure is recorded, not raised.
+def run(job: JobConfig, folder: Path) -> dict[str, Any]:
+    """Train one job and write ``results.json``; a failure is recorded, not raised.
 
     A folder that already holds this run finished is left as it is; one that
     holds another configuration's work is refused (``run_dir.RunFolderError``),
@@ -175,7 +171,7 @@ def run(cfg: DictConfig, choices: dict[str, str], folder: Path) -> dict[str, Any
     folder = Path(folder)
     with _only_writer(folder), interrupt.handled() as signals:
         try:
-            return _attempt(cfg, choices, folder, signals)
+            return _attempt(job, folder, signals)
         except interrupt.Interrupted as stop:  # before or after training: the folder's records stay as they are
             return interrupt.outcome(stop, folder)
 
@@ -185,8 +181,8 @@ def _only_writer(folder: Path) -> contextlib.AbstractContextManager:
     return run_dir.locked(folder) if distributed.is_writer() else contextlib.nullcontext()
 
 
-def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: interrupt.Signals) -> dict[str, Any]:
-    plan = resume.plan(folder, cfg, choices)
+def _attempt(job: JobConfig, folder: Path, signals: interrupt.Signals) -> dict[str, Any]:
+    plan = resume.plan(folder, job)
     if plan.finished is not None:
         log.info("already finished in %s: skipped (resume=false to run it again)", folder)
         return plan.finished
@@ -195,33 +191,25 @@ def _attempt(cfg: DictConfig, choices: dict[str, str], folder: Path, signals: in
     start = time.perf_counter()
     record: dict[str, Any] = {
         "status": Status.failed,
-        **{kind: choices.get(kind) for kind in ("cell", "data", "grad", "optim")},
-        "seed": cfg.seed,
-        **replicates.describe(cfg, choices),  # the configuration this seed replicates
-        "config": run_dir.resolved(cfg),
+        **{group: job.choices.get(group) for group in identity.GROUPS},
+        "seed": job.config["seed"],
+        **replicates.describe(job),  # the configuration this seed replicates
+        "config": job.config,
     }
     try:
-        for node in ("cell", "data", "grad", "model", "optim", "trainer"):
-            typed(cfg[node])  # every value checked before torch and W&B start: a typo costs no time
-        _check_checkpoint(cfg.checkpoint.every_n_steps)
-        threads.check(cfg.get("threads"))
+        job.check()  # every value checked before torch and W&B start: a typo costs no time
     except ValueError as exc:
         record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}")
         return _write(folder, record, start)
-    with wandb_run.tracked(cfg, choices, folder, record) as loggers:  # the W&B run ends with the block
+    with wandb_run.tracked(job, folder, record) as loggers:  # the W&B run ends with the block
         try:
-            record.update(fit(cfg, choices, folder, plan, loggers, signals))
+            record.update(fit(job, folder, plan, loggers, signals))
         except interrupt.Interrupted as stop:  # after a checkpoint to continue from
             record.update(interrupt.outcome(stop, folder))
         except Exception as exc:  # the record says why; a multirun goes on with the next job
-            error = cpu.explain(exc, str(cfg.trainer.precision)) or f"{type(exc).__name__}: {exc}"
+            error = cpu.explain(exc, job.settings.trainer.precision) or f"{type(exc).__name__}: {exc}"
             record.update(status=Status.failed, error=error, traceback=traceback.format_exc())
         return _write(folder, record, start)
-
-
-def _check_checkpoint(every_n_steps: Any) -> None:
-    if not is_count(every_n_steps):
-        raise ValueError(f"checkpoint.every_n_steps must be a whole number of at least 1, got {every_n_steps!r}")
 
 
 def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]:

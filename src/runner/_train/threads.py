@@ -22,17 +22,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
-
-from runner._config.schema import is_count
 
 VARIABLE = "OMP_NUM_THREADS"
-
-
-def check(threads: Any) -> None:
-    """Refuse a ``threads`` setting that is neither null nor a whole number of at least 1."""
-    if threads is not None and not is_count(threads):
-        raise ValueError(f"threads must be null or a whole number of at least 1, got {threads!r}")
 
 
 def chosen(threads: int | None, environ: Mapping[str, str] = os.environ) -> int | None:

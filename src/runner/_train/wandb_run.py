@@ -16,10 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
-
 from runner._config import replicates
-from runner._config.schema import WandbConfig, typed
+from runner._config.job import JobConfig
 from runner._run_folder import run_dir
 from runner._train import distributed
 from runner.report.facets import facets
@@ -32,14 +30,14 @@ CURVES = 8  # gradient-flow curves drawn in the W&B plot; grad_flow.csv keeps th
 
 
 @contextlib.contextmanager
-def tracked(cfg: DictConfig, choices: dict[str, str], folder: Path, record: dict[str, Any]) -> Iterator[list]:
+def tracked(job: JobConfig, folder: Path, record: dict[str, Any]) -> Iterator[list]:
     """The Lightning loggers W&B adds to this job (none without it), for the duration of the block.
 
     On leaving the block, whatever happened in it, the W&B run gets ``record``
     (status and final metrics) as its summary and ends, so that the next job
     of a multirun starts a run of its own.
     """
-    run = start(cfg, choices, folder)
+    run = start(job, folder)
     try:
         yield [] if run is None else [lightning_logger(run)]
     finally:
@@ -47,11 +45,11 @@ def tracked(cfg: DictConfig, choices: dict[str, str], folder: Path, record: dict
             finish(run, record)
 
 
-def start(cfg: DictConfig, choices: dict[str, str], folder: Path) -> Any | None:
+def start(job: JobConfig, folder: Path) -> Any | None:
     """The W&B run of this job, or None: another logger, W&B disabled, not rank 0, or W&B failed."""
-    if choices.get("logger") != "wandb" or not distributed.is_writer():
+    settings = job.settings.logger
+    if settings is None or not distributed.is_writer():
         return None
-    settings: WandbConfig = typed(cfg.logger)
     chosen = settings.mode.value if settings.mode is not None else None
     if (chosen or os.environ.get("WANDB_MODE")) == "disabled":
         return None
@@ -61,15 +59,14 @@ def start(cfg: DictConfig, choices: dict[str, str], folder: Path) -> Any | None:
         unlogged = chosen is None and not os.environ.get("WANDB_MODE") and not wandb.login(prompt=False, verify=False)
         if unlogged:
             chosen = "offline"
-        hydra = _hydra()
         run = wandb.init(
             project=settings.project,
             entity=settings.entity,
-            group=settings.group or default_group(hydra, choices),
+            group=settings.group or default_group(job),
             job_type=settings.job_type,
-            name=settings.name or default_name(hydra, choices),
-            tags=tags(cfg, choices) + list(settings.tags),
-            config={**run_dir.resolved(cfg), **replicates.describe(cfg, choices)},
+            name=settings.name or default_name(job),
+            tags=tags(job) + list(settings.tags),
+            config={**job.config, **replicates.describe(job)},
             dir=folder,
             mode=chosen,
             reinit="create_new",  # never continue another job's run
@@ -115,33 +112,23 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def tags(cfg: DictConfig, choices: dict[str, str]) -> list[str]:
-    described = facets(choices, run_dir.resolved(cfg))
-    experiment = choices.get("experiment")
-    replicate = f"replicate={replicates.replicate_id(cfg, choices)}"  # the seeds of one configuration
+def tags(job: JobConfig) -> list[str]:
+    described = facets(job.choices, job.config)
+    experiment = job.choices.get("experiment")
+    replicate = f"replicate={replicates.replicate_id(job)}"  # the seeds of one configuration
     named = [f"experiment={experiment}"] if experiment else []
     return [f"{k}={v}" for k, v in described.items()] + [replicate] + named
 
 
-def default_group(hydra: Any | None, choices: dict[str, str]) -> str | None:
+def default_group(job: JobConfig) -> str | None:
     """The sweep folder in a multirun (one group per sweep), else the experiment, if any."""
-    from hydra.types import RunMode
-
-    if hydra is not None and hydra.mode == RunMode.MULTIRUN:
-        return str(hydra.sweep.dir)
-    return choices.get("experiment")
+    return job.sweep_dir if job.multirun else job.choices.get("experiment")
 
 
-def default_name(hydra: Any | None, choices: dict[str, str]) -> str:
+def default_name(job: JobConfig) -> str:
     """The job's command-line overrides (the experiment is its group), else its cell, data and grad."""
-    overrides = [o for o in (hydra.overrides.task if hydra is not None else []) if not o.startswith("experiment=")]
-    return ",".join(overrides) or "/".join(str(choices.get(k)) for k in ("cell", "data", "grad"))
-
-
-def _hydra() -> Any | None:
-    from hydra.core.hydra_config import HydraConfig
-
-    return HydraConfig.get() if HydraConfig.initialized() else None
+    overrides = [o for o in job.overrides if not o.startswith("experiment=")]
+    return ",".join(overrides) or "/".join(str(job.choices.get(k)) for k in ("cell", "data", "grad"))
 
 
 def log_grad_flow(trainer: Any, rows: list[tuple[int, int, float]]) -> None:

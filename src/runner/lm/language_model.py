@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
+from runner._config.job import JobConfig
 from runner._config.schema import ModelConfig, OptimConfig
 from runner._run_folder import run_dir
 from runner.plugins import registry
@@ -45,8 +46,8 @@ class Scored:
         return math.exp(-self.total / len(self.tokens))
 
 
-def saved_config(folder: Path) -> tuple[DictConfig, dict[str, str]]:
-    """The run's composed config, its model nodes typed by their schemas again, and its group choices."""
+def saved_config(folder: Path) -> JobConfig:
+    """The run's composed config, its model nodes typed by their schemas again, with its group choices."""
     cfg, choices = run_dir.saved_config(folder), run_dir.choices(folder)
     plugins = registry.load()
     try:
@@ -60,7 +61,7 @@ def saved_config(folder: Path) -> tuple[DictConfig, dict[str, str]]:
         raise NoModel(f"{folder}: {exc.args[0]}") from None
     for key, schema in schemas.items():
         cfg[key] = OmegaConf.merge(OmegaConf.structured(schema), cfg[key])
-    return cfg, choices
+    return JobConfig(cfg, choices)
 
 
 class LanguageModel:
@@ -94,8 +95,7 @@ class LanguageModel:
         checkpoint = next((folder / c for c in CHECKPOINTS if (folder / c).is_file()), None)
         if checkpoint is None:
             raise NoModel(f"{folder} holds no trained model yet (no {run_dir.BEST} or {run_dir.LAST.name})")
-        cfg, choices = saved_config(folder)
-        model = build_model(cfg, choices, task)
+        model = build_model(saved_config(folder), task)
         try:
             weights = run_dir.load_checkpoint(checkpoint)["state_dict"]
         except (run_dir.RunFolderError, KeyError) as exc:

@@ -21,6 +21,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from runner._config import replicates
+from runner._config.job import JobConfig
 from runner._run_folder import run_dir
 from runner._run_folder.run_dir import Status, run_folders
 from runner.report.facets import cell_key, facets, hidden_overrides
@@ -82,7 +83,7 @@ def load(folder: Path, targets: dict[str, float]) -> Job:
     # still running, or killed, when there is no record yet
     record = run_dir.read_results(folder) or {"status": run_dir.status(folder)}
     metric = record["monitor"].removeprefix("val/") if "monitor" in record else None
-    described = replicates.describe(composed, choices, overrides)
+    described = replicates.describe(JobConfig(composed, choices, overrides))
     job = Job(
         path=folder,
         facets=facets(choices, config),
