@@ -21,6 +21,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from runner._config import naming
 from runner._config.job import in_multirun
 from runner._run_folder import run_dir
 from runner.status import jobs
@@ -66,15 +67,9 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
 
 
 def varying(config: DictConfig) -> str:
-    """The job's overrides that differ between the sweep's jobs (all of them where the sweep wrote no plan)."""
-    plan = run_dir.read_jobs(Path(config.hydra.sweep.dir)) or []
-    values: dict[str, set[str]] = {}
-    for job in plan:
-        for override in job["overrides"]:
-            key, _, value = override.partition("=")
-            values.setdefault(key, set()).add(value)
-    mine = [o for o in config.hydra.overrides.task if len(values.get(o.partition("=")[0], ())) != 1]
-    return ",".join(mine) or "defaults"
+    """The job's name in the sweep log: its overrides that differ between the sweep's jobs."""
+    plan = run_dir.read_jobs(Path(config.hydra.sweep.dir))
+    return naming.name(list(config.hydra.overrides.task), [job["overrides"] for job in plan] if plan else None)
 
 
 class SweepReport(Callback):

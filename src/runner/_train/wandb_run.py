@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runner._config import replicates
+from runner._config import naming, replicates
 from runner._config.job import JobConfig
 from runner._run_folder import run_dir
 from runner._train import distributed
@@ -126,9 +126,12 @@ def default_group(job: JobConfig) -> str | None:
 
 
 def default_name(job: JobConfig) -> str:
-    """The job's command-line overrides (the experiment is its group), else its cell, data and grad."""
-    overrides = [o for o in job.overrides if not o.startswith("experiment=")]
-    return ",".join(overrides) or "/".join(str(job.choices.get(k)) for k in ("cell", "data", "grad"))
+    """The job's overrides that differ between the sweep's jobs (every override of a single run), else its choices."""
+    plan = run_dir.read_jobs(Path(job.sweep_dir)) if job.sweep_dir else None
+    compared = [planned["overrides"] for planned in plan] if plan else None
+    return naming.name(
+        job.overrides, compared, default="/".join(str(job.choices.get(k)) for k in ("cell", "data", "grad"))
+    )
 
 
 def log_grad_flow(trainer: Any, rows: list[tuple[int, int, float]]) -> None:
