@@ -22,11 +22,12 @@ def data_dir() -> Path:
     ``$RUNNER_DATA_DIR`` when set (``.ci/run`` points it at a local copy), else
     the runner's cache, filled by its pinned, checksummed download.
     """
+    from runner import data_folder
     from runner_plugins.text import fetch
 
     for name in fetch.SOURCES:
-        fetch.ensure(name, fetch.default_folder(name))
-    return fetch.default_folder("ptb").parent
+        fetch.ensure(name, data_folder(name))
+    return data_folder("ptb").parent
 
 
 DATA = data_dir()

@@ -1,5 +1,8 @@
 """Getting a corpus: the data folder, downloads verified against SHA-256, and the message when offline.
 
+The helpers are the runner's public ones (runner.data_folder, runner.download, runner.ensure_files), what
+any data plugin uses; the pinned corpora and their ensure are the text plugin's (runner_plugins.text.fetch).
+
 Downloads go to a local HTTP server on 127.0.0.1: the tests never use the network.
 """
 
@@ -11,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import runner
+from runner import DataError, Source
 from runner_plugins.text import fetch
-from runner_plugins.text.fetch import DataError, Source
 
 BODY = b"the quick brown fox\njumps over the lazy dog\n" * 200
 SHA = hashlib.sha256(BODY).hexdigest()
@@ -64,9 +68,9 @@ def closed_port() -> str:
 
 def test_good_download_lands_with_the_right_hash(tmp_path, server):
     dest = tmp_path / "corpus" / "train.txt"
-    fetch.download(f"{server}/good", dest, SHA)
+    runner.download(f"{server}/good", dest, SHA)
     assert dest.read_bytes() == BODY
-    assert fetch.sha256(dest) == SHA
+    assert runner.sha256(dest) == SHA
     assert sorted(p.name for p in dest.parent.iterdir()) == ["train.txt"]  # no temporary file left
 
 
@@ -82,7 +86,7 @@ def test_good_download_lands_with_the_right_hash(tmp_path, server):
 def test_bad_download_raises_and_leaves_no_file(tmp_path, server, name, words):
     dest = tmp_path / "corpus" / "train.txt"
     with pytest.raises(DataError) as error:
-        fetch.download(f"{server}/{name}", dest, SHA)
+        runner.download(f"{server}/{name}", dest, SHA)
     for word in words:
         assert word in str(error.value)
     assert list(dest.parent.iterdir()) == []  # neither the file nor a partial one
@@ -91,7 +95,7 @@ def test_bad_download_raises_and_leaves_no_file(tmp_path, server, name, words):
 def test_ensure_downloads_what_is_missing_and_keeps_what_is_there(tmp_path, server, closed_port, monkeypatch):
     monkeypatch.setitem(fetch.SOURCES, "toy", (Source("a.txt", f"{server}/good", SHA),))
     assert fetch.ensure("toy", tmp_path) == tmp_path
-    assert fetch.sha256(tmp_path / "a.txt") == SHA
+    assert runner.sha256(tmp_path / "a.txt") == SHA
     # a verified file is used as it is: no download is tried
     monkeypatch.setitem(fetch.SOURCES, "toy", (Source("a.txt", f"{closed_port}/a.txt", SHA),))
     fetch.ensure("toy", tmp_path)
@@ -125,12 +129,12 @@ def test_ensure_without_network_says_which_files_to_put_where(tmp_path, closed_p
 
 def test_the_data_folder_is_runner_data_dir_else_the_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNNER_DATA_DIR", str(tmp_path / "data"))
-    assert fetch.default_folder("ptb") == tmp_path / "data" / "ptb"
+    assert runner.data_folder("ptb") == tmp_path / "data" / "ptb"
     monkeypatch.delenv("RUNNER_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert fetch.default_folder("ptb") == tmp_path / "cache" / "runner" / "data" / "ptb"
+    assert runner.data_folder("ptb") == tmp_path / "cache" / "runner" / "data" / "ptb"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert fetch.default_folder("tinyshakespeare") == Path.home() / ".cache" / "runner" / "data" / "tinyshakespeare"
+    assert runner.data_folder("tinyshakespeare") == Path.home() / ".cache" / "runner" / "data" / "tinyshakespeare"
 
 
 def test_the_pinned_hashes_are_those_of_the_local_copy():
@@ -138,4 +142,4 @@ def test_the_pinned_hashes_are_those_of_the_local_copy():
 
     for name, sources in fetch.SOURCES.items():
         for source in sources:
-            assert fetch.sha256(DATA / name / source.filename) == source.sha256
+            assert runner.sha256(DATA / name / source.filename) == source.sha256

@@ -13,7 +13,14 @@ calls ``register`` once per thing it provides::
   that choice (``cell.hidden_size=256``); ``__post_init__`` may raise
   ``ValueError`` to reject values out of range.
 - ``builder``: a callable taking an instance of ``config_class`` (plus the
-  arguments listed per hook) and returning the object described per hook.
+  arguments listed per hook) and returning the object described per hook:
+  a :class:`~runner.protocols.Cell`, a :class:`~runner.protocols.DataModule`,
+  a :class:`~runner.protocols.GradHandler`.
+
+Each hook's ``register`` has a type of its own (:class:`RegisterCell`,
+:class:`RegisterDataset`, :class:`RegisterGradHandler`, exported by
+:mod:`runner`): annotate a hook's argument with it, and a builder's return type
+with the protocol, and a type checker holds the plugin to the contract.
 
 Plugin modules are imported to discover them, including for ``--help``, so
 they must import cheaply: import torch and lightning inside the builders,
@@ -23,22 +30,49 @@ never at module level.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import pluggy
+
+from runner.protocols import Cell, DataModule, GradHandler
 
 PROJECT = "runner"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 
-Register = Callable[[str, Callable, type], None]
+C = TypeVar("C")  # a plugin's config class: its builder takes an instance of it
+
+
+class RegisterCell(Protocol):
+    """``register`` of :func:`register_cells`: ``register(name, builder, config_class)``."""
+
+    def __call__(self, name: str, builder: Callable[[C, int], Cell], config_class: type[C], /) -> None:
+        """``builder(config, input_size)`` makes the cell ``cell=name`` from an instance of ``config_class``."""
+        ...
+
+
+class RegisterDataset(Protocol):
+    """``register`` of :func:`register_datasets`: ``register(name, builder, config_class)``."""
+
+    def __call__(self, name: str, builder: Callable[[C], DataModule], config_class: type[C], /) -> None:
+        """``builder(config)`` makes the data module of ``data=name`` from an instance of ``config_class``."""
+        ...
+
+
+class RegisterGradHandler(Protocol):
+    """``register`` of :func:`register_grad_handlers`: ``register(name, builder, config_class)``."""
+
+    def __call__(self, name: str, builder: Callable[[C], GradHandler], config_class: type[C], /) -> None:
+        """``builder(config)`` makes the handler of ``grad=name`` from an instance of ``config_class``."""
+        ...
 
 
 @hookspec
-def register_cells(register: Register) -> None:
+def register_cells(register: RegisterCell) -> None:
     """Register recurrent cells, selected with ``cell=NAME``.
 
-    ``builder(config, input_size: int) -> torch.nn.Module``. The module is
-    batch-first and has an ``output_size: int`` attribute. Its
+    ``builder(config, input_size: int) -> Cell`` (:class:`runner.Cell`), a
+    ``torch.nn.Module``. The module is batch-first and has an ``output_size: int`` attribute. Its
     ``forward(x, state=None)`` takes ``x`` of shape ``(batch, time, input_size)``
     and returns ``(outputs, state)``: outputs of shape
     ``(batch, time, output_size)`` for every step, and the final state. The
@@ -49,25 +83,27 @@ def register_cells(register: Register) -> None:
 
 
 @hookspec
-def register_datasets(register: Register) -> None:
+def register_datasets(register: RegisterDataset) -> None:
     """Register datasets and tasks, selected with ``data=NAME``.
 
-    ``builder(config) -> lightning.LightningDataModule``. After the runner
+    ``builder(config) -> DataModule`` (:class:`runner.DataModule`), a
+    ``lightning.LightningDataModule``. After the runner
     calls ``prepare_data()`` and ``setup("fit")``, the data module's ``task``
-    attribute is a :class:`runner.task.Task` describing inputs, targets, which
+    attribute is a :class:`runner.Task` describing inputs, targets, which
     steps carry loss, metrics and baselines. Batches are ``(inputs, targets)``:
     inputs ``(batch, time)`` token ids or ``(batch, time, features)`` reals;
-    targets as :class:`runner.task.Task` says. With ``task.carry_state`` the
+    targets as :class:`runner.Task` says. With ``task.carry_state`` the
     batches of an epoch are consecutive windows of ``batch`` parallel streams
     and the runner carries the hidden state from one to the next.
     """
 
 
 @hookspec
-def register_grad_handlers(register: Register) -> None:
+def register_grad_handlers(register: RegisterGradHandler) -> None:
     """Register gradient handlers, selected with ``grad=NAME``.
 
-    ``builder(config) -> handler``; ``handler(parameters: list[Tensor]) -> bool``
+    ``builder(config) -> GradHandler`` (:class:`runner.GradHandler`);
+    ``handler(parameters: list[Tensor]) -> bool``
     is called after backward and before the optimizer step, may change the
     ``.grad`` of the parameters in place, and returns whether it did (a bool
     or a 0-d bool tensor). The runner measures the global L2 gradient norm

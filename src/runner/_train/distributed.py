@@ -4,6 +4,10 @@
 contiguous part of each batch (sequences, or language-model streams), so a run
 is the same experiment on one device or many. Only the process of global rank
 0 writes the run's files.
+
+:func:`rank_and_size`, :func:`device`, :func:`part` and :func:`check_batch` are
+public API, for data plugins: :mod:`runner` re-exports them, and a change to
+them is a change of ``runner.PLUGIN_API``.
 """
 
 from __future__ import annotations

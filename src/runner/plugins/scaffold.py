@@ -31,17 +31,31 @@ class Kind:
     module: str  # the module next to the hook module, from <module>.py.tmpl
     what: str  # for the README
     small: tuple[str, ...]  # overrides that make the kit's checks and the training fast
+    types: tuple[str, ...]  # what the hook module imports from runner to annotate the builder and the hook
 
 
 KINDS = {
-    "cell": Kind("cell=mgu", "mgu", "the minimal gated unit (Zhou et al. 2016)", ("cell.hidden_size=8",)),
+    "cell": Kind(
+        "cell=mgu",
+        "mgu",
+        "the minimal gated unit (Zhou et al. 2016)",
+        ("cell.hidden_size=8",),
+        ("Cell", "RegisterCell"),
+    ),
     "data": Kind(
         "data=parity",
         "parity",
         "the parity problem (Bengio, Simard & Frasconi 1994)",
         ("data.seq_len=12", "data.batch_size=4", "data.num_train=16", "data.num_val=8"),
+        ("DataModule", "RegisterDataset"),
     ),
-    "grad": Kind("grad=clip_per_tensor", "clip_per_tensor", "gradient clipping per tensor", ()),
+    "grad": Kind(
+        "grad=clip_per_tensor",
+        "clip_per_tensor",
+        "gradient clipping per tensor",
+        (),
+        ("GradHandler", "RegisterGradHandler"),
+    ),
 }
 # What the tiny training uses for a kind the package does not provide: built-ins.
 STAND_INS = {
@@ -79,6 +93,7 @@ def _values(name: str, kinds: list[str]) -> dict[str, str]:
         "summary": "; ".join(k.what for k in chosen),
         "requirement": f"rnn-runner>={runner.__version__}",
         "imports": "from dataclasses import dataclass" + ("\n\nfrom omegaconf import II" if "data" in kinds else ""),
+        "runner_imports": ", ".join([*sorted(t for k in chosen for t in k.types), "hookimpl"]),
         "table": "\n".join(f"| `{k.option}` | {k.what} | `src/{package}/{k.module}.py` |" for k in chosen),
         "example": " ".join(args[0] for args in train),  # the choices, not the sizes
         "first": chosen[0].option,

@@ -7,10 +7,11 @@ applies to (``cell=gru cell.forget_bias=1`` is refused by the config itself).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from runner import hookimpl
+from runner import Cell, RegisterCell, hookimpl
 
 
 class Impl(str, Enum):
@@ -81,8 +82,8 @@ class GRUConfig(CellConfig):
 CONFIGS = {"rnn": RNNConfig, "lstm": LSTMConfig, "gru": GRUConfig}
 
 
-def _builder(kind: str):
-    def build(config: CellConfig, input_size: int):
+def _builder(kind: str) -> Callable[[CellConfig, int], Cell]:
+    def build(config: CellConfig, input_size: int) -> Cell:
         from runner_plugins.cells.build import build_cell  # torch is imported only here
 
         return build_cell(kind, config, input_size)
@@ -92,6 +93,6 @@ def _builder(kind: str):
 
 
 @hookimpl
-def register_cells(register) -> None:
+def register_cells(register: RegisterCell) -> None:
     for kind, config_class in CONFIGS.items():
         register(kind, _builder(kind), config_class)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runner import hookimpl
+from runner import GradHandler, RegisterGradHandler, hookimpl
 
 
 @dataclass
@@ -33,27 +33,27 @@ class ClipValueConfig:
             raise ValueError(f"grad.clip_value must be positive, got {self.clip_value}")
 
 
-def build_none(config: NoneConfig):
-    def leave(parameters) -> bool:
+def build_none(config: NoneConfig) -> GradHandler:
+    def leave(parameters: list) -> bool:
         return False
 
     return leave
 
 
-def build_clip_norm(config: ClipNormConfig):
+def build_clip_norm(config: ClipNormConfig) -> GradHandler:
     from runner_plugins.grad.clipping import ClipNorm
 
     return ClipNorm(config.max_norm, config.norm_type)
 
 
-def build_clip_value(config: ClipValueConfig):
+def build_clip_value(config: ClipValueConfig) -> GradHandler:
     from runner_plugins.grad.clipping import ClipValue
 
     return ClipValue(config.clip_value)
 
 
 @hookimpl
-def register_grad_handlers(register) -> None:
+def register_grad_handlers(register: RegisterGradHandler) -> None:
     register("none", build_none, NoneConfig)
     register("clip_norm", build_clip_norm, ClipNormConfig)
     register("clip_value", build_clip_value, ClipValueConfig)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from omegaconf import II
 
-from runner import hookimpl
+from runner import DataModule, RegisterDataset, hookimpl
 
 
 @dataclass
@@ -25,19 +25,19 @@ class SyntheticConfig:
             raise ValueError(f"data.num_train ({self.num_train}) is smaller than one batch ({self.batch_size})")
 
 
-def build_adding(config: SyntheticConfig):
+def build_adding(config: SyntheticConfig) -> DataModule:
     from runner_plugins.tasks.synthetic import AddingData
 
     return AddingData(config)
 
 
-def build_copy(config: SyntheticConfig):
+def build_copy(config: SyntheticConfig) -> DataModule:
     from runner_plugins.tasks.synthetic import CopyData
 
     return CopyData(config)
 
 
 @hookimpl
-def register_datasets(register) -> None:
+def register_datasets(register: RegisterDataset) -> None:
     register("adding", build_adding, SyntheticConfig)
     register("copy", build_copy, SyntheticConfig)

@@ -22,8 +22,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from runner._train import distributed
-from runner.task import Task
+from runner import Task, check_batch, device, part, rank_and_size
 from runner_plugins.tasks import SyntheticConfig
 
 SPLITS = {"train": 0, "val": 1}
@@ -40,7 +39,7 @@ class Part(Sampler[list[int]]):
         self.batches, self.rank, self.size = batches, rank, size
 
     def _part(self, batch_len: int) -> slice:
-        return distributed.part(batch_len, self.rank, self.size)
+        return part(batch_len, self.rank, self.size)
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.batches:
@@ -99,17 +98,18 @@ class SyntheticData(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> Batches:
         data = self.splits[split]
-        rank, size = distributed.rank_and_size(self.trainer)
-        distributed.check_batch(self.config.batch_size, size)
+        rank, size = rank_and_size(self.trainer)
+        check_batch(self.config.batch_size, size)
         if len(data) < size:  # a process without batches would wait forever for the others' metrics
             raise ValueError(f"{len(data)} {split} sequences cannot be shared by {size} processes")
+        order: Sampler[int]
         if shuffle:
             order = RandomSampler(data, generator=torch.Generator().manual_seed(self.config.seed))
         else:
             order = SequentialSampler(data)
         # whole batches are sliced out of the tensors: no per-sample Python work
         batches = BatchSampler(order, self.config.batch_size, drop_last=shuffle)
-        on_device = tuple(t.to(distributed.device(self.trainer)) for t in data.tensors)
+        on_device = tuple(t.to(device(self.trainer)) for t in data.tensors)
         return Batches(on_device, Part(batches, rank, size))
 
     def train_dataloader(self) -> Batches:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from runner import hookimpl
+from runner import DataModule, RegisterDataset, hookimpl
 
 
 class Level(str, Enum):
@@ -56,8 +57,8 @@ class ShakespeareConfig(TextConfig):
     bptt: int = 100
 
 
-def _builder(name: str | None):
-    def build(config: TextConfig):
+def _builder(name: str | None) -> Callable[[TextConfig], DataModule]:
+    def build(config: TextConfig) -> DataModule:
         from runner_plugins.text.datamodule import TextData
 
         return TextData(config, name)
@@ -67,7 +68,7 @@ def _builder(name: str | None):
 
 
 @hookimpl
-def register_datasets(register) -> None:
+def register_datasets(register: RegisterDataset) -> None:
     register("text", _builder(None), TextConfig)
     register("ptb", _builder("ptb"), PTBConfig)
     register("tinyshakespeare", _builder("tinyshakespeare"), ShakespeareConfig)

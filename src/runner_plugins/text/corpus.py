@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from runner import task
+import runner
+from runner import DataError
 from runner_plugins.text import Level
-from runner_plugins.text.fetch import DataError
 
 EOS, UNK = "<eos>", "<unk>"
 
@@ -39,9 +39,9 @@ def line_end(level: Level | str) -> str:
 
 
 def tokenize(text: str, level: Level | str) -> list[str]:
-    """The core's tokenization (:func:`runner.task.tokenize`), which ``runner.lm`` applies to new text too."""
+    """The core's tokenization (:func:`runner.tokenize`), which ``runner.lm`` applies to new text too."""
     level = Level(level)  # a config read back from YAML holds the plain string
-    return task.tokenize(text, level.value, line_end(level))
+    return runner.tokenize(text, level.value, line_end(level))
 
 
 def build_vocab(tokens: list[str], max_size: int | None = None) -> list[str]:

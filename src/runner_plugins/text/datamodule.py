@@ -9,10 +9,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from runner._train import distributed
-from runner.task import Task
+from runner import DataError, Task, check_batch, data_folder, device, part, rank_and_size
 from runner_plugins.text import Level, TextConfig, corpus, fetch
-from runner_plugins.text.fetch import DataError
 
 SPLITS = ("train", "valid", "test")
 
@@ -54,7 +52,7 @@ class TextData(L.LightningDataModule):
             return Path(self.config.root).expanduser()
         if self.name is None:
             raise DataError("data=text needs data.root: a folder with train.txt, valid.txt and test.txt")
-        return fetch.default_folder(self.name)
+        return data_folder(self.name)
 
     def prepare_data(self) -> None:
         if self.name in fetch.SOURCES:
@@ -105,10 +103,10 @@ class TextData(L.LightningDataModule):
         )
 
     def _loader(self, split: str) -> DataLoader:
-        rank, size = distributed.rank_and_size(self.trainer)
-        distributed.check_batch(self.config.batch_size, size)
-        streams = distributed.part(self.config.batch_size, rank, size)
-        ids = self.ids[split].to(distributed.device(self.trainer))  # the corpus stays on the device
+        rank, size = rank_and_size(self.trainer)
+        check_batch(self.config.batch_size, size)
+        streams = part(self.config.batch_size, rank, size)
+        ids = self.ids[split].to(device(self.trainer))  # the corpus stays on the device
         windows = Windows(ids, self.config.batch_size, self.config.bptt, streams)
         return DataLoader(windows, batch_size=None, shuffle=False)
 

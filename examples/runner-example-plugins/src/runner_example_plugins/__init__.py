@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from omegaconf import II
 
-from runner import hookimpl
+from runner import Cell, DataModule, GradHandler, RegisterCell, RegisterDataset, RegisterGradHandler, hookimpl
 
 PLUGIN_API = 1  # the version of the runner's plugin contract this package is written for
 
@@ -62,34 +62,34 @@ class AGCConfig:
             raise ValueError(f"grad.eps must be positive, got {self.eps}")
 
 
-def build_indrnn(config: IndRNNConfig, input_size: int):
+def build_indrnn(config: IndRNNConfig, input_size: int) -> Cell:
     from runner_example_plugins.indrnn import IndRNN
 
     return IndRNN(input_size, config.hidden_size, config.num_layers, config.recurrent_max)
 
 
-def build_temporal_order(config: TemporalOrderConfig):
+def build_temporal_order(config: TemporalOrderConfig) -> DataModule:
     from runner_example_plugins.temporal_order import TemporalOrderData
 
     return TemporalOrderData(config)
 
 
-def build_agc(config: AGCConfig):
+def build_agc(config: AGCConfig) -> GradHandler:
     from runner_example_plugins.agc import AdaptiveClip
 
     return AdaptiveClip(config.clipping, config.eps)
 
 
 @hookimpl
-def register_cells(register) -> None:
+def register_cells(register: RegisterCell) -> None:
     register("indrnn", build_indrnn, IndRNNConfig)
 
 
 @hookimpl
-def register_datasets(register) -> None:
+def register_datasets(register: RegisterDataset) -> None:
     register("temporal_order", build_temporal_order, TemporalOrderConfig)
 
 
 @hookimpl
-def register_grad_handlers(register) -> None:
+def register_grad_handlers(register: RegisterGradHandler) -> None:
     register("agc", build_agc, AGCConfig)

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
-from runner.task import Task
+from runner import Task
 from runner_example_plugins import TemporalOrderConfig
 
 DISTRACTORS = 4  # a, b, c, d: ids 0..3
