@@ -70,9 +70,9 @@ def lm(
     clip: float = 5.0,
 ) -> float:
     """A PTB language model trained for ``steps`` windows; its tokens per second."""
-    from runner_plugins.cells import CellConfig, Impl
     from runner_plugins.cells.build import build_cell
-    from runner_plugins.text import PTBConfig
+    from runner_plugins.cells.config import CellConfig, Impl
+    from runner_plugins.text.config import PTBConfig
     from runner_plugins.text.datamodule import TextData
 
     torch.manual_seed(0)
@@ -116,7 +116,7 @@ def lm(
 
 def adding_data(device: str, seq_len: int, batch: int) -> tuple[Tensor, Tensor, int]:
     """The adding problem's training set at the runner's defaults, on ``device``; batches per epoch."""
-    from runner_plugins.tasks import SyntheticConfig
+    from runner_plugins.tasks.config import SyntheticConfig
     from runner_plugins.tasks.synthetic import AddingData
 
     config = SyntheticConfig(seq_len=seq_len, batch_size=batch)

@@ -3,15 +3,15 @@
 import pytest
 import torch
 
-from runner_plugins.cells import (
-    CONFIGS,
+from runner_plugins.cells import CONFIGS
+from runner_plugins.cells.build import build_cell
+from runner_plugins.cells.config import (
     CellConfig,
     Impl,
     Nonlinearity,
     RecurrentInit,
     RNNConfig,
 )
-from runner_plugins.cells.build import build_cell
 
 KINDS = ["rnn", "lstm", "gru"]
 RELU, ORTHOGONAL, IDENTITY = Nonlinearity.relu, RecurrentInit.orthogonal, RecurrentInit.identity

@@ -10,9 +10,9 @@ import torch
 
 from conftest import TINY, results, runner
 from runner._train import distributed
-from runner_plugins.tasks import SyntheticConfig
+from runner_plugins.tasks.config import SyntheticConfig
 from runner_plugins.tasks.synthetic import AddingData
-from runner_plugins.text import TextConfig
+from runner_plugins.text.config import TextConfig
 from runner_plugins.text.datamodule import TextData
 
 DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]

@@ -16,8 +16,8 @@ from runner._config.schema import ModelConfig, OptimConfig
 from runner._train.graphs import Core
 from runner._train.model import SequenceModel, detach
 from runner.task import Task
-from runner_plugins.cells import CellConfig, Impl
 from runner_plugins.cells.build import build_cell
+from runner_plugins.cells.config import CellConfig, Impl
 
 LM = Task(
     inputs="tokens", input_size=11, targets="classes", output_size=11, metrics=("ppl",), monitor="ppl", carry_state=True

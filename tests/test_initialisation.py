@@ -17,16 +17,16 @@ from torch import nn
 from conftest import runner
 from runner._config import schema
 from runner.plugins import registry
-from runner_plugins.cells import (
-    CONFIGS,
+from runner_plugins.cells import CONFIGS
+from runner_plugins.cells.build import build_cell
+from runner_plugins.cells.config import (
     Impl,
     LSTMConfig,
     Nonlinearity,
     RecurrentInit,
     RNNConfig,
 )
-from runner_plugins.cells.build import build_cell
-from runner_plugins.tasks import SyntheticConfig
+from runner_plugins.tasks.config import SyntheticConfig
 from runner_plugins.tasks.synthetic import AddingData
 
 H, LAYERS, GATES = 4, 2, {"rnn": 1, "lstm": 4, "gru": 3}

@@ -5,8 +5,8 @@ import torch
 from runner._config.schema import ModelConfig, OptimConfig, Optimizer
 from runner._train.model import SequenceModel
 from runner.task import Task
-from runner_plugins.cells import CellConfig
 from runner_plugins.cells.build import build_cell
+from runner_plugins.cells.config import CellConfig
 
 
 def test_lr_schedule_holds_for_decay_after_epochs_then_decays_every_epoch():
@@ -29,7 +29,7 @@ def test_logging_steps_are_the_ones_lightning_writes(tmp_path):
     """The model measures gradient norms on exactly the steps Lightning logs (a private rule of Lightning's)."""
     import lightning as L
 
-    from runner_plugins.tasks import SyntheticConfig
+    from runner_plugins.tasks.config import SyntheticConfig
     from runner_plugins.tasks.synthetic import AddingData
 
     seen = []

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from runner_plugins.tasks import SyntheticConfig
+from runner_plugins.tasks.config import SyntheticConfig
 from runner_plugins.tasks.synthetic import AddingData, CopyData
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import DATA, runner
-from runner_plugins.text import Level, PTBConfig, ShakespeareConfig, TextConfig
+from runner_plugins.text.config import Level, PTBConfig, ShakespeareConfig, TextConfig
 from runner_plugins.text.corpus import EOS, UNK, encode, tokenize
 from runner_plugins.text.datamodule import TextData, Windows
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from runner import Cell
-from runner_plugins.cells import CellConfig, Impl, RNNConfig
+from runner_plugins.cells.config import CellConfig, Impl, RNNConfig
 from runner_plugins.cells.initialisation import initialise
 from runner_plugins.cells.reference import GRU, LSTM, RNN
 

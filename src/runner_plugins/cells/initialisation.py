@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from runner_plugins.cells import CellConfig, LSTMConfig, RecurrentInit
+from runner_plugins.cells.config import CellConfig, LSTMConfig, RecurrentInit
 
 FORGET = 1  # the forget gate's block in torch's LSTM gate order (i, f, g, o)
 

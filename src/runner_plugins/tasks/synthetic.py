@@ -23,7 +23,7 @@ from torch.utils.data import (
 )
 
 from runner import Task, check_batch, device, part, rank_and_size
-from runner_plugins.tasks import SyntheticConfig
+from runner_plugins.tasks.config import SyntheticConfig
 
 SPLITS = {"train": 0, "val": 1}
 

@@ -14,7 +14,7 @@ import torch
 
 import runner
 from runner import DataError
-from runner_plugins.text import Level
+from runner_plugins.text.config import Level
 
 EOS, UNK = "<eos>", "<unk>"
 

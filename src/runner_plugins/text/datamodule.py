@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from runner import DataError, Task, check_batch, data_folder, device, part, rank_and_size
-from runner_plugins.text import Level, TextConfig, corpus, fetch
+from runner_plugins.text import corpus, fetch
+from runner_plugins.text.config import Level, TextConfig
 
 SPLITS = ("train", "valid", "test")
 
