@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from runner._config.schema import Loss, ModelConfig, OptimConfig, Optimizer
 from runner._train.graphs import Graphs
 from runner._train.graphs import check as check_graphs
+from runner.protocols import Cell, GradHandler
 from runner.task import Task
 
 IGNORE = -100  # class target of a step that carries no loss
@@ -65,9 +66,9 @@ class SequenceModel(L.LightningModule):
     def __init__(
         self,
         task: Task,
-        cell: nn.Module,
+        cell: Cell,
         cell_input_size: int,
-        grad_handler: Callable,
+        grad_handler: GradHandler,
         model: ModelConfig,
         optim: OptimConfig,
     ):
