@@ -14,7 +14,7 @@ final-metric figure as marked points on the panel's top edge.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -23,15 +23,14 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
+from runner._run_folder.job import Job
+from runner._run_folder.run_dir import Status
+from runner.report.aggregate import Configuration
 from runner.report.facets import cell_key
-
-if TYPE_CHECKING:
-    from runner.report.aggregate import Configuration
-    from runner.report.document import Job
 
 CELL_COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
 OTHER_COLORS = ["tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
-STATUS_MARKERS = {"diverged": "x", "failed": "v", "unfinished": "o"}
+STATUS_MARKERS = {Status.diverged: "x", Status.failed: "v", Status.unfinished: "o"}
 METRICS = {
     "mse": ("MSE", "squared error"),
     "accuracy": ("accuracy", "fraction correct"),  # (name, unit)
@@ -88,11 +87,11 @@ def _lengths(configs: list[Configuration]) -> list[Any]:
 
 def _scored(configs: list[Configuration]) -> Job:
     """A job that knows the dataset's metric (one that failed at setup does not), for labels and scales."""
-    return next((c.scored for c in configs if c.scored.metric), configs[0].first)
+    return next((c.scored for c in configs if c.scored.monitor), configs[0].first)
 
 
 def _label(job: Job, what: str) -> str:
-    name, unit = METRICS.get(job.metric, (job.metric or "metric", ""))
+    name, unit = METRICS.get(job.monitor, (job.monitor or "metric", ""))
     better = "higher" if job.higher_is_better else "lower"
     return f"{what} {name}\n({unit + '; ' if unit else ''}{better} is better)"
 
@@ -125,16 +124,16 @@ def _mark_stopped(ax: Any, x: float, job: Job, color: str) -> None:
         marker=STATUS_MARKERS.get(job.status, "o"),
         color=color,
         markersize=8,
-        markerfacecolor="none" if job.status == "unfinished" else color,
+        markerfacecolor="none" if job.status == Status.unfinished else color,
         linestyle="none",
         transform=ax.get_xaxis_transform(),
         clip_on=False,
     )
 
 
-def _legend(fig: Any, colors: dict[str, str], extra: list[Line2D], statuses: set[str] = frozenset()) -> None:
+def _legend(fig: Any, colors: dict[str, str], extra: list[Line2D], statuses: set[Status | str] = frozenset()) -> None:
     handles = [Line2D([], [], color=c, marker="o", label=name) for name, c in colors.items()] + extra
-    for status in sorted(statuses - {"ok"}):
+    for status in sorted(statuses - {Status.ok}):
         handles.append(
             Line2D(
                 [],
@@ -142,7 +141,7 @@ def _legend(fig: Any, colors: dict[str, str], extra: list[Line2D], statuses: set
                 color="k",
                 marker=STATUS_MARKERS.get(status, "o"),
                 linestyle="none",
-                markerfacecolor="none" if status == "unfinished" else "k",
+                markerfacecolor="none" if status == Status.unfinished else "k",
                 label=f"{status} (top edge)",
             )
         )

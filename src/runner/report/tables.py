@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from runner._run_folder.job import Job
+from runner._run_folder.run_dir import Status
 from runner.report.aggregate import SOLVED_BY, Comparison, Configuration, longest_solved
 from runner.report.facets import cell_key
 from runner.report.stats import Rate, Summary
-
-if TYPE_CHECKING:
-    from runner.report.document import Job
 
 QUANTILE = 99  # of the gradient norms before the handler
 
@@ -68,7 +67,7 @@ def overview(configs: list[Configuration]) -> str:
     out = []
     for (data, name, rest, length), by_cell in rows.items():
         scored = next(iter(by_cell.values())).scored
-        metric = f"{scored.metric} ({fmt(scored.baseline)})" if scored.metric else "–"
+        metric = f"{scored.monitor} ({fmt(scored.baseline)})" if scored.monitor else "–"
         entries = [_entry(by_cell[cell]) if cell in by_cell else "" for cell in cells]
         out.append([data, name, *([rest] if _others(configs) else []), length, metric, *entries])
     return _table(head, out)
@@ -108,7 +107,7 @@ def configurations(configs: list[Configuration]) -> str:
         spread = f"{fmt(s.mean)} ± {fmt(s.std)}" if s and s.std is not None else fmt(s and s.mean)
         ci = f"[{fmt(s.low)}, {fmt(s.high)}]" if s and s.low is not None else "–"
         span = f"{fmt(s.min)} – {fmt(s.max)}" if s else "–"
-        lost = ", ".join(f"{c.count(st)} {st}" for st in ("failed", "unfinished") if c.count(st)) or "0"
+        lost = ", ".join(f"{c.count(st)} {st}" for st in (Status.failed, Status.unfinished) if c.count(st)) or "0"
         rows.append(
             [
                 f["cell"],
@@ -118,7 +117,7 @@ def configurations(configs: list[Configuration]) -> str:
                 f["threshold"],
                 *([c.first.variant] if _others(configs) else []),
                 c.n,
-                c.scored.metric and f"val {c.scored.metric}",
+                c.scored.monitor and f"val {c.scored.monitor}",
                 spread,
                 ci,
                 s and s.median,
@@ -296,7 +295,7 @@ def jobs(every: list[Job], root: Path) -> str:
                 f["threshold"],
                 job.seed,
                 job.status_text,
-                job.metric and f"val {job.metric}",
+                job.monitor and f"val {job.monitor}",
                 job.final,
                 job.best,
                 job.baseline,
