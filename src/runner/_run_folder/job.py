@@ -206,7 +206,7 @@ def read(folder: Path, name: str | None = None) -> Job:
     """The job whose run folder is ``folder`` (one with a saved config), named ``name`` or by the folder."""
     folder = Path(folder)
     composed = run_dir.saved_config(folder)
-    choices, overrides = run_dir.choices(folder), run_dir.overrides(folder)
+    (choices, num), overrides = run_dir.hydra_job(folder), run_dir.overrides(folder)
     record = run_dir.read_results(folder) or {}
     described = replicates.describe(composed, choices, overrides)
     job = Job(
@@ -214,7 +214,7 @@ def read(folder: Path, name: str | None = None) -> Job:
         name=name or folder.name,
         # no record: still running, or killed
         status=_status(record["status"]) if record.get("status") else run_dir.status(folder),
-        num=run_dir.job_number(folder),
+        num=num,
         overrides=overrides,
         choices=choices,
         config=OmegaConf.to_container(composed, resolve=True),
@@ -236,16 +236,16 @@ def _status(recorded: str) -> Status | str:
 
 
 def _wall_s(job: Job, folder: Path) -> float:
-    start = run_dir.started(folder)
     if "wall_s" in job.record:
         return job.record["wall_s"]
+    start = run_dir.started(folder)
     if job.status == Status.running:
         return time.time() - start
     last = run_dir.last_written(folder)  # killed: until the last thing it wrote
     return (start if last is None else last) - start
 
 
-def sweep(folder: Path) -> list[Job]:
+def read_sweep(folder: Path) -> list[Job]:
     """Every job of the sweep (or the one run) in ``folder``, by number.
 
     Those with a run folder (named by their path below ``folder``), then those

@@ -1,8 +1,9 @@
 """The run folder: every file a run writes, its format version, and how to read and write them.
 
 This module is the one place that knows the layout documented in
-docs/run-folder.md. Training, resume, the probe, W&B, the sweep report and
-``runner.lm`` read and write a run folder only through it; so can a notebook::
+docs/run-folder.md. Training, resume, the probe, W&B, ``runner.lm`` and
+:mod:`runner._run_folder.job` (a job read back, for the sweep report and the
+status command) read and write a run folder only through it; so can a notebook::
 
     from runner._run_folder import run_dir
     record = run_dir.read_results("multirun/2026-01-01/12-00-00/0_cell=lstm")
@@ -245,13 +246,14 @@ def overrides(folder: Path) -> list[str]:
     return list(OmegaConf.load(path)) if path.is_file() else []
 
 
-def job_number(folder: Path) -> int | None:
-    """The job's number in its sweep (``hydra.job.num``); None for a single run, or without Hydra's record."""
+def hydra_job(folder: Path) -> tuple[dict[str, str], int | None]:
+    """The chosen options (as :func:`choices`) and the job's number in its sweep (``hydra.job.num``; None for a
+    single run), in one read of Hydra's long record; ``({}, None)`` without one."""
     path = Path(folder) / HYDRA
     if not path.is_file():
-        return None
+        return {}, None
     hydra = OmegaConf.load(path).hydra
-    return hydra.job.get("num") if hydra.mode == "MULTIRUN" else None
+    return dict(hydra.runtime.choices), hydra.job.get("num") if hydra.mode == "MULTIRUN" else None
 
 
 def started(folder: Path) -> float:

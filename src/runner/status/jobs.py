@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner._run_folder import run_dir
-from runner._run_folder.job import Job, read, sweep
+from runner._run_folder.job import Job, read, read_sweep
 from runner._run_folder.run_dir import FINISHED, Status
 
 
@@ -31,7 +31,7 @@ def job(folder: Path, name: str | None = None) -> Job:
 def jobs(folder: Path) -> list[Job]:
     """Every job of the sweep (or the run) in ``folder``: those with a folder, then those its plan lists that never
     started."""
-    return sweep(folder)
+    return read_sweep(folder)
 
 
 def as_json(j: Job) -> dict[str, Any]:
