@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from runner._run_folder.job import Job
 from runner.report import aggregate, stats
-from runner.report.document import Job
 
 T_975 = {2: 4.302653, 5: 2.570582}  # Student's t, 97.5th percentile, by degrees of freedom (printed tables)
 Z_975 = 1.959964
@@ -24,11 +24,9 @@ def job(cell: str, seed: int, final: float | None, status: str = "ok", replicate
         path=Path(f"{cell}-{seed}"),
         facets={"cell": cell, "data": "adding", "seq_len": 20, "grad": "none", "threshold": None},
         status=status,
-        metric="mse",
+        record={"status": status, "monitor": "val/mse", "val": {"mse": final}, "baseline": {"mse": 1 / 6}},
+        config={"seed": seed},
         replicate=replicate or cell,
-        seed=seed,
-        final=final,
-        baseline=1 / 6,
         target=1 / 12,
     )
 

@@ -1,8 +1,9 @@
 """The run folder: every file a run writes, its format version, and how to read and write them.
 
 This module is the one place that knows the layout documented in
-docs/run-folder.md. Training, resume, the probe, W&B, the sweep report and
-``runner.lm`` read and write a run folder only through it; so can a notebook::
+docs/run-folder.md. Training, resume, the probe, W&B, ``runner.lm`` and
+:mod:`runner._run_folder.job` (a job read back, for the sweep report and the
+status command) read and write a run folder only through it; so can a notebook::
 
     from runner._run_folder import run_dir
     record = run_dir.read_results("multirun/2026-01-01/12-00-00/0_cell=lstm")
@@ -195,6 +196,11 @@ def status(folder: Path) -> Status:
     return Status.running if holder(folder) is not None else Status.unfinished
 
 
+def recorded_folders(sweep_folder: Path) -> list[Path]:
+    """The folders directly below ``sweep_folder`` that hold a results.json, in no particular order."""
+    return [record.parent for record in Path(sweep_folder).glob(f"*/{RESULTS}")]
+
+
 # -- task.json ---------------------------------------------------------------------
 def write_task(folder: Path, task: Task) -> Path:
     path = Path(folder) / TASK
@@ -233,6 +239,30 @@ def overrides(folder: Path) -> list[str]:
     """The job's command-line overrides, as Hydra recorded them."""
     path = Path(folder) / OVERRIDES
     return list(OmegaConf.load(path)) if path.is_file() else []
+
+
+def hydra_job(folder: Path) -> tuple[dict[str, str], int | None]:
+    """The chosen options (as :func:`choices`) and the job's number in its sweep (``hydra.job.num``; None for a
+    single run), in one read of Hydra's long record; ``({}, None)`` without one."""
+    path = Path(folder) / HYDRA
+    if not path.is_file():
+        return {}, None
+    hydra = OmegaConf.load(path).hydra
+    return dict(hydra.runtime.choices), hydra.job.get("num") if hydra.mode == "MULTIRUN" else None
+
+
+def started(folder: Path) -> float:
+    """When the run started (seconds since the epoch): Hydra saves the config before the job runs."""
+    return (Path(folder) / CONFIG).stat().st_mtime
+
+
+def last_written(folder: Path) -> float | None:
+    """When the run last wrote metrics.csv or its last checkpoint; None where it wrote neither.
+
+    A run killed without a record ended about then.
+    """
+    written = [path.stat().st_mtime for path in (Path(folder) / METRICS, Path(folder) / LAST) if path.exists()]
+    return max(written, default=None)
 
 
 def run_folders(paths: list[Path]) -> list[Path]:
@@ -287,6 +317,35 @@ def metric_curve(folder: Path, column: str) -> list[tuple[int, float]]:
     """(step, value) of one column of metrics.csv, where it was logged and finite."""
     rows = [(int(r["step"]), float(r[column])) for r in metrics_rows(folder) if r.get(column)]
     return [(step, value) for step, value in rows if math.isfinite(value)]
+
+
+def metric_columns(folder: Path, columns: list[str]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) of each column of metrics.csv where it was logged, NaN and infinity kept; one read for all."""
+    found: dict[str, list[tuple[int, float]]] = {column: [] for column in columns}
+    for row in metrics_rows(folder):
+        for column in columns:
+            if row.get(column):
+                found[column].append((int(row["step"]), float(row[column])))
+    return found
+
+
+def last_step(folder: Path) -> int | None:
+    """The step of the last row of metrics.csv, read from the file's end: a long run's file is not read whole."""
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        return None
+    with path.open("rb") as f:
+        header = f.readline().decode().strip().split(",")
+        f.seek(0, 2)
+        f.seek(max(f.tell() - 4096, 0))
+        lines = f.read().decode(errors="replace").strip().splitlines()
+    if "step" not in header or len(lines) < 2:
+        return None
+    row = lines[-1].split(",")
+    try:
+        return int(row[header.index("step")])
+    except (IndexError, ValueError):
+        return None
 
 
 def metrics_before(folder: Path, before_step: int) -> tuple[list[str], list[dict[str, str]]]:

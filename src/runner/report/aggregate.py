@@ -13,17 +13,15 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from runner._run_folder.job import Job
+from runner._run_folder.run_dir import FINISHED, Status
 from runner.report import stats
 from runner.report.facets import cell_key, setting
 
-if TYPE_CHECKING:
-    from runner.report.document import Job
-
-OUTCOMES = ("ok", "diverged")
 SOLVED_BY = 0.8  # "solved at a length": in at least this fraction of the seeds
 
 
@@ -48,11 +46,11 @@ class Configuration:
     @cached_property
     def scored(self) -> Job:
         """A job that knows the metric, baseline and target (one that failed at setup does not)."""
-        return next((j for j in self.jobs if j.metric), self.first)
+        return next((j for j in self.jobs if j.monitor), self.first)
 
     @cached_property
     def seeds(self) -> list[Job]:
-        return [j for j in self.jobs if j.status in OUTCOMES]
+        return [j for j in self.jobs if j.status in FINISHED]
 
     @property
     def n(self) -> int:
@@ -69,9 +67,9 @@ class Configuration:
 
     @cached_property
     def diverged(self) -> stats.Rate:
-        return stats.rate(sum(j.status == "diverged" for j in self.seeds), self.n)
+        return stats.rate(sum(j.status == Status.diverged for j in self.seeds), self.n)
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status | str) -> int:
         return sum(j.status == status for j in self.jobs)
 
     @property
@@ -121,7 +119,7 @@ def comparisons(configs: list[Configuration]) -> list[Comparison]:
     in the order of the configurations (sort the jobs first)."""
     groups: dict[tuple, list[Configuration]] = {}
     for config in configs:
-        if config.n and config.scored.metric:
+        if config.n and config.scored.monitor:
             groups.setdefault(comparable(config), []).append(config)
     out = []
     for members in groups.values():

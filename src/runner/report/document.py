@@ -14,97 +14,22 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from runner._config import replicates
-from runner._config.job import JobConfig
-from runner._run_folder import run_dir
+from runner._run_folder import job as run_job
+from runner._run_folder.job import Job
 from runner._run_folder.run_dir import Status, run_folders
+from runner.report import aggregate, plots, tables
 from runner.report.facets import cell_key, facets, hidden_overrides
-
-BEST = {"mse": 0.0, "loss": 0.0, "accuracy": 1.0, "ppl": 1.0}  # a perfect score, for the default target
-HIGHER_IS_BETTER = ("accuracy",)
-
-
-@dataclass
-class Job:
-    """One run folder, read back."""
-
-    path: Path
-    facets: dict[str, Any]
-    status: Status
-    metric: str | None  # the monitored validation metric, e.g. "mse"; None when the job failed before knowing
-    replicate: str = ""  # runner.replicates: the same for every seed of one configuration
-    label: str = ""  # the configuration's overrides, seeds left out
-    hidden: list[str] = field(default_factory=list)  # the label's overrides that the facets do not show
-    variant: str = ""  # those that tell it apart from the other jobs of the report ('' when none): see read()
-    seed: int | None = None
-    final: float | None = None
-    best: float | None = None
-    baseline: float | None = None
-    target: float | None = None
-    reached_at: int | None = None  # the first validation step at which the metric beat the target
-    note: str = ""  # where it diverged, why it failed
-    curve: list[tuple[int, float]] = field(default_factory=list)  # (step, validation metric)
-    grad_flow: dict[int, list[float]] = field(default_factory=dict)  # step -> ||dL/dh_t||, t = 1..T
-    norms: list[float] = field(default_factory=list)  # grad/norm_before on the logged steps
-    clip_rate: float | None = None  # the fraction of all steps the gradient handler changed
-
-    @property
-    def status_text(self) -> str:
-        """``ok``, ``diverged at step 12``, ``failed: ValueError: ...``"""
-        if not self.note:
-            return self.status
-        return f"{self.status} {self.note}" if self.status == Status.diverged else f"{self.status}: {self.note}"
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.metric in HIGHER_IS_BETTER
-
-    def beats(self, value: float, target: float) -> bool:
-        return value >= target if self.higher_is_better else value <= target
-
-    @property
-    def solved(self) -> bool:
-        """Ended ok with a final metric at or beyond the target."""
-        return self.status == "ok" and None not in (self.final, self.target) and self.beats(self.final, self.target)
 
 
 def load(folder: Path, targets: dict[str, float]) -> Job:
-    """Everything the report reads from one run folder."""
-    composed = run_dir.saved_config(folder)
-    config = OmegaConf.to_container(composed, resolve=True)
-    choices = run_dir.choices(folder)
-    overrides = run_dir.overrides(folder)
-    # still running, or killed, when there is no record yet
-    record = run_dir.read_results(folder) or {"status": run_dir.status(folder)}
-    metric = record["monitor"].removeprefix("val/") if "monitor" in record else None
-    described = replicates.describe(JobConfig(composed, choices, overrides))
-    job = Job(
-        path=folder,
-        facets=facets(choices, config),
-        status=Status(record["status"]),
-        metric=metric,
-        seed=config.get("seed"),
-        replicate=described["replicate"],
-        label=described["replicate_label"],
-    )
-    job.hidden = hidden_overrides(job.label, config)
-    job.final = (record.get("val") or {}).get(metric)
-    job.best = (record.get("best_val") or {}).get(metric)
-    job.baseline = (record.get("baseline") or {}).get(metric)
-    if job.status == Status.diverged:
-        job.note = f"at step {record['diverged_at_step']}"
-    elif job.status == Status.failed:
-        job.note = (str(record.get("error")).splitlines() or [""])[0][:120]
-    job.curve, job.norms, job.clip_rate = _metrics(folder, f"val/{metric}")
-    for step, _, norm in run_dir.grad_flow(folder):
-        job.grad_flow.setdefault(step, []).append(norm)
-    job.target = targets.get(metric, _halfway(job))
+    """The job of one run folder, with what the report says of it alone: its facets and its target."""
+    job = run_job.read(folder)
+    job.facets = facets(job.choices, job.config)
+    job.hidden = hidden_overrides(job.label, job.config)
+    job.target = targets.get(job.monitor, _halfway(job))
     if job.target is not None:
         job.reached_at = next((step for step, value in job.curve if job.beats(value, job.target)), None)
     return job
@@ -121,22 +46,9 @@ def read(paths: list[Path], targets: dict[str, float]) -> list[Job]:
 
 def _halfway(job: Job) -> float | None:
     """Halfway from the memoryless baseline to a perfect score: 'clearly learned something'."""
-    if job.baseline is None or job.metric not in BEST:
+    if job.baseline is None or job.perfect is None:
         return None
-    return (job.baseline + BEST[job.metric]) / 2
-
-
-def _metrics(folder: Path, column: str) -> tuple[list[tuple[int, float]], list[float], float | None]:
-    """From metrics.csv: the validation curve, the gradient norms before the handler, the last clip rate."""
-    curve, norms, clip_rate = [], [], None
-    for r in run_dir.metrics_rows(folder):
-        if r.get(column) and math.isfinite(float(r[column])):
-            curve.append((int(r["step"]), float(r[column])))
-        if r.get("grad/norm_before") and not math.isnan(float(r["grad/norm_before"])):
-            norms.append(float(r["grad/norm_before"]))  # inf stays: a norm that overflowed
-        if r.get("grad/clip_rate"):
-            clip_rate = float(r["grad/clip_rate"])
-    return curve, norms, clip_rate
+    return (job.baseline + job.perfect) / 2
 
 
 def sort_key(job: Job) -> tuple:
@@ -159,8 +71,6 @@ def _num(value: Any) -> float:
 
 def write(jobs: list[Job], out: Path, sources: list[Path]) -> Path:
     """report.md and its plots in ``out``, from jobs sorted by :func:`sort_key`."""
-    from runner.report import aggregate, plots, tables
-
     out.mkdir(parents=True, exist_ok=True)
     configs = aggregate.group(jobs)
     counts = {s: sum(j.status == s for j in jobs) for s in Status}

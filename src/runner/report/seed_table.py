@@ -15,29 +15,29 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from runner._run_folder import run_dir
+from runner._run_folder.run_dir import Status
 
 VARYING_BY_COLUMN = ("seed=", "data.seq_len=")
 
 
-def job_number(run_dir: Path) -> tuple[int, str]:
+def job_number(folder: Path) -> tuple[int, str]:
     """Hydra names a sweep's job folders ``NUM_OVERRIDES``: sorting by NUM keeps the sweep's order."""
-    number = run_dir.name.split("_")[0]
-    return (int(number) if number.isdigit() else -1, run_dir.name)
+    number = folder.name.split("_")[0]
+    return (int(number) if number.isdigit() else -1, folder.name)
 
 
 def jobs(sweep: Path) -> list[tuple[tuple[str, ...], int, int, str, float | None]]:
     """(overrides, seq_len, seed, status, final metric) of every finished job, in job order."""
     found = []
-    for path in sorted(sweep.glob(f"*/{run_dir.RESULTS}"), key=lambda p: job_number(p.parent)):
-        record = run_dir.read_results(path.parent)
-        overrides = OmegaConf.load(path.parent / ".hydra" / "overrides.yaml")
-        kept = tuple(o for o in overrides if not o.startswith(VARYING_BY_COLUMN))
+    for folder in sorted(run_dir.recorded_folders(sweep), key=job_number):
+        record = run_dir.read_results(folder)
+        kept = tuple(o for o in run_dir.overrides(folder) if not o.startswith(VARYING_BY_COLUMN))
         metric = record["monitor"].removeprefix("val/")
-        final = record.get("val", {}).get(metric) if record["status"] == "ok" else None
-        status = f"diverged at {record['diverged_at_step']}" if record["status"] == "diverged" else record["status"]
+        final = record.get("val", {}).get(metric) if record["status"] == Status.ok else None
+        status = (
+            f"diverged at {record['diverged_at_step']}" if record["status"] == Status.diverged else record["status"]
+        )
         found.append((kept, record["config"]["data"]["seq_len"], record["seed"], status, final))
     return found
 

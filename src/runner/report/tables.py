@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from runner._run_folder.job import Job
+from runner._run_folder.run_dir import Status
 from runner.report.aggregate import SOLVED_BY, Comparison, Configuration, longest_solved
 from runner.report.facets import cell_key
-from runner.report.stats import Rate, Summary
-
-if TYPE_CHECKING:
-    from runner.report.document import Job
+from runner.report.markdown import fmt, markdown_table, mean_interval, rate_text
 
 QUANTILE = 99  # of the gradient norms before the handler
-
-
-def fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    return str(value) if isinstance(value, int) else f"{value:.3g}"
-
-
-def mean_interval(summary: Summary | None) -> str:
-    """``0.0126 [0.0049, 0.0203]``; the mean alone for one seed."""
-    if summary is None:
-        return "–"
-    if summary.low is None:
-        return fmt(summary.mean)
-    return f"{fmt(summary.mean)} [{fmt(summary.low)}, {fmt(summary.high)}]"
-
-
-def rate_text(rate: Rate) -> str:
-    """``2/3 [0.21, 0.94]``"""
-    if not rate.n:
-        return "–"
-    return f"{rate.k}/{rate.n} [{rate.low:.2f}, {rate.high:.2f}]"
-
-
-def _row(cells: list[Any]) -> str:
-    return "| " + " | ".join(fmt(c).replace("|", "/") for c in cells) + " |"
-
-
-def _table(head: list[str], rows: list[list[Any]]) -> str:
-    return "\n".join([_row(head), "|" + " --- |" * len(head), *(_row(r) for r in rows)])
 
 
 def _cells(configs: list[Configuration]) -> list[str]:
@@ -68,10 +34,10 @@ def overview(configs: list[Configuration]) -> str:
     out = []
     for (data, name, rest, length), by_cell in rows.items():
         scored = next(iter(by_cell.values())).scored
-        metric = f"{scored.metric} ({fmt(scored.baseline)})" if scored.metric else "–"
+        metric = f"{scored.monitor} ({fmt(scored.baseline)})" if scored.monitor else "–"
         entries = [_entry(by_cell[cell]) if cell in by_cell else "" for cell in cells]
         out.append([data, name, *([rest] if _others(configs) else []), length, metric, *entries])
-    return _table(head, out)
+    return markdown_table(head, out)
 
 
 def _entry(c: Configuration) -> str:
@@ -108,7 +74,7 @@ def configurations(configs: list[Configuration]) -> str:
         spread = f"{fmt(s.mean)} ± {fmt(s.std)}" if s and s.std is not None else fmt(s and s.mean)
         ci = f"[{fmt(s.low)}, {fmt(s.high)}]" if s and s.low is not None else "–"
         span = f"{fmt(s.min)} – {fmt(s.max)}" if s else "–"
-        lost = ", ".join(f"{c.count(st)} {st}" for st in ("failed", "unfinished") if c.count(st)) or "0"
+        lost = ", ".join(f"{c.count(st)} {st}" for st in (Status.failed, Status.unfinished) if c.count(st)) or "0"
         rows.append(
             [
                 f["cell"],
@@ -118,7 +84,7 @@ def configurations(configs: list[Configuration]) -> str:
                 f["threshold"],
                 *([c.first.variant] if _others(configs) else []),
                 c.n,
-                c.scored.metric and f"val {c.scored.metric}",
+                c.scored.monitor and f"val {c.scored.monitor}",
                 spread,
                 ci,
                 s and s.median,
@@ -129,7 +95,7 @@ def configurations(configs: list[Configuration]) -> str:
                 f"`{c.first.replicate}`",
             ]
         )
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
 def solved_lengths(configs: list[Configuration]) -> str:
@@ -145,7 +111,7 @@ def solved_lengths(configs: list[Configuration]) -> str:
                 f"{best.facets['seq_len']} ({best.solved.k}/{best.n})" if best else ("none" if cell in by_cell else "")
             )
         rows.append([data, name, *([rest] if _others(configs) else []), *entries])
-    return _table(head, rows) + f"\n\n(solved: at least {SOLVED_BY:.0%} of the seeds reach the target)"
+    return markdown_table(head, rows) + f"\n\n(solved: at least {SOLVED_BY:.0%} of the seeds reach the target)"
 
 
 def verdict(pair: Comparison) -> str:
@@ -194,7 +160,7 @@ def comparisons(pairs: list[Comparison]) -> str:
                 verdict(pair),
             ]
         )
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
 def verdicts(pairs: list[Comparison]) -> str:
@@ -209,7 +175,7 @@ def verdicts(pairs: list[Comparison]) -> str:
             f"{r.p:.2f}{ci}: {verdict(pair)}"
         )
     head = ["data", "grad", "seq_len", *(f"P({n.replace(' vs ', ' better than ')})" for n in names)]
-    return _table(head, [[*key, *(row.get(n, "") for n in names)] for key, row in rows.items()])
+    return markdown_table(head, [[*key, *(row.get(n, "") for n in names)] for key, row in rows.items()])
 
 
 def gradient_norms(configs: list[Configuration]) -> str:
@@ -256,7 +222,7 @@ def gradient_norms(configs: list[Configuration]) -> str:
                 clipped,
             ]
         )
-    return _table(head, rows) if rows else ""
+    return markdown_table(head, rows) if rows else ""
 
 
 def _quantile(values: np.ndarray, q: float = QUANTILE) -> float:
@@ -296,7 +262,7 @@ def jobs(every: list[Job], root: Path) -> str:
                 f["threshold"],
                 job.seed,
                 job.status_text,
-                job.metric and f"val {job.metric}",
+                job.monitor and f"val {job.monitor}",
                 job.final,
                 job.best,
                 job.baseline,
@@ -306,7 +272,7 @@ def jobs(every: list[Job], root: Path) -> str:
                 _link(job.path, root),
             ]
         )
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
 def _link(path: Path, root: Path) -> str:

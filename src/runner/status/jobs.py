@@ -11,108 +11,42 @@ Nothing here imports torch or lightning.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from runner._run_folder import run_dir
+from runner._run_folder.job import Job, read, read_sweep
 from runner._run_folder.run_dir import FINISHED, Status
 
 
-@dataclasses.dataclass
-class Job:
-    """One job of a sweep (or the one run of a run folder) as its folder shows it."""
-
-    num: int | None  # the job's number in its sweep (hydra.job.num); None for a single run
-    name: str  # the folder below the sweep folder, or the overrides of a pending job
-    status: str
-    steps: int | None = None
-    total: int | None = None  # trainer.max_steps; None when epochs bound the run
-    metric: str | None = None  # "val/mse", ...
-    value: float | None = None
-    wall_s: float | None = None
-    error: str | None = None
-
-
+# job() and jobs(): the jobs as this command (and the sweep's log lines, runner._run_folder.sweep) read them
 def job(folder: Path, name: str | None = None) -> Job:
     """The state of the run in ``folder``."""
-    folder = Path(folder)
-    record = run_dir.read_results(folder) or {}
-    hydra = OmegaConf.load(folder / run_dir.HYDRA).hydra if (folder / run_dir.HYDRA).is_file() else None
-    num = hydra.job.get("num") if hydra is not None and hydra.mode == "MULTIRUN" else None
-    config = run_dir.saved_config(folder)
-    max_steps = OmegaConf.select(config, "trainer.max_steps")
-    state = Job(
-        num=num,
-        name=name or folder.name,
-        status=record.get("status") or str(run_dir.status(folder)),
-        total=max_steps if isinstance(max_steps, int) and max_steps > 0 else None,
-        error=record.get("error"),
-    )
-    task = run_dir.read_task(folder)
-    monitor = record.get("monitor") or (f"val/{task.monitor}" if task else None)
-    curve = run_dir.metric_curve(folder, monitor) if monitor else []
-    state.metric = monitor
-    state.value = (
-        (record.get("val") or {}).get(monitor.removeprefix("val/"))
-        if record.get("val") and monitor
-        else (curve[-1][1] if curve else None)
-    )
-    state.steps = record.get("steps", last_step(folder))
-    start = (folder / run_dir.CONFIG).stat().st_mtime
-    if "wall_s" in record:
-        state.wall_s = record["wall_s"]
-    elif state.status == Status.running:
-        state.wall_s = time.time() - start
-    else:  # killed: until the last thing it wrote
-        written = [p.stat().st_mtime for p in (folder / run_dir.METRICS, folder / run_dir.LAST) if p.exists()]
-        state.wall_s = max(written, default=start) - start
-    return state
-
-
-def last_step(folder: Path) -> int | None:
-    """The step of the last row of metrics.csv, read from the file's end."""
-    path = Path(folder) / run_dir.METRICS
-    if not path.is_file():
-        return None
-    with path.open("rb") as f:
-        header = f.readline().decode().strip().split(",")
-        f.seek(0, 2)
-        f.seek(max(f.tell() - 4096, 0))
-        lines = f.read().decode(errors="replace").strip().splitlines()
-    if "step" not in header or len(lines) < 2:
-        return None
-    row = lines[-1].split(",")
-    try:
-        return int(row[header.index("step")])
-    except (IndexError, ValueError):
-        return None
+    return read(folder, name)
 
 
 def jobs(folder: Path) -> list[Job]:
-    """Every job of the sweep (or the run) in ``folder``.
+    """Every job of the sweep (or the run) in ``folder``: those with a folder, then those its plan lists that never
+    started."""
+    return read_sweep(folder)
 
-    Those with a folder, then those its plan lists that never started.
-    """
-    folder = Path(folder)
-    found = [
-        job(run, str(run.relative_to(folder)) if run != folder else folder.name)
-        for run in run_dir.run_folders([folder])
-    ]
-    started = {j.num for j in found}
-    plan = run_dir.read_jobs(folder) or []
-    found += [
-        Job(num=p["num"], name=",".join(p["overrides"]), status=str(Status.pending))
-        for p in plan
-        if p["num"] not in started
-    ]
-    return sorted(found, key=lambda j: (j.num is None, j.num or 0, j.name))
+
+def as_json(j: Job) -> dict[str, Any]:
+    """The fields ``--json`` shows of a job."""
+    return {
+        "num": j.num,
+        "name": j.name,
+        "status": str(j.status),
+        "steps": j.steps,
+        "total": j.total,
+        "metric": j.metric,
+        "value": j.value,
+        "wall_s": j.wall_s,
+        "error": j.error,
+    }
 
 
 def finished(states: list[Job]) -> bool:
@@ -122,7 +56,7 @@ def finished(states: list[Job]) -> bool:
 
 def summary(states: list[Job]) -> str:
     """``36 jobs: 34 ok, 1 diverged, 1 failed: 7_cell=rnn (failed: ValueError: ...)``."""
-    counts = Counter(j.status for j in states)
+    counts = Counter(str(j.status) for j in states)
     order = [str(s) for s in Status] + sorted(set(counts) - {str(s) for s in Status})
     text = f"{len(states)} job{'s' if len(states) != 1 else ''}: " + ", ".join(
         f"{counts[s]} {s}" for s in order if counts[s]
@@ -166,7 +100,7 @@ def table(states: list[Job]) -> str:
     for j in states:
         steps = f"{'-' if j.steps is None else j.steps}/{'?' if j.total is None else j.total}"
         value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
-        rows.append(("-" if j.num is None else str(j.num + 1), j.status, steps, value, duration(j.wall_s), j.name))
+        rows.append(("-" if j.num is None else str(j.num + 1), str(j.status), steps, value, duration(j.wall_s), j.name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
@@ -188,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     if args.json:
         content: dict[str, Any] = {
-            "jobs": [dataclasses.asdict(j) for j in states],
+            "jobs": [as_json(j) for j in states],
             "summary": summary(states),
             "finished": finished(states),
             "time_left_s": time_left(states),
