@@ -112,15 +112,7 @@ def test_a_circle_is_found_through_lazy_and_type_checking_imports(tmp_path):
     assert cycles(graph(tmp_path, "pkg")) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
 
 
-BUILT_IN_CIRCLES = (
-    "each built-in plugin package's __init__ imports its torch-side module lazily (cells.build, tasks.synthetic, "
-    "text.datamodule), which imports the package's config classes back; see issue 22, point 3"
-)
-
-
-@pytest.mark.parametrize(
-    "package", ["runner", pytest.param("runner_plugins", marks=pytest.mark.xfail(strict=True, reason=BUILT_IN_CIRCLES))]
-)
+@pytest.mark.parametrize("package", ["runner", "runner_plugins"])
 def test_no_import_circle(package):
     found = cycles(graph(REPO / "src", package))
     assert not found, "import circles: " + "; ".join(" -> ".join(circle) for circle in found)
