@@ -21,3 +21,17 @@ def test_without_a_comparison_every_override_but_the_preset_and_hydra_names_the_
     job = ["experiment=initialisations", "hydra.job.chdir=false", *IRNN]
     assert naming.name(job) == ",".join(IRNN)
     assert naming.name(["experiment=ptb_small"], default="lstm/ptb/clip_norm") == "lstm/ptb/clip_norm"
+
+
+def test_a_report_names_each_cell_by_its_settings_that_differ_between_runs_of_that_cell():
+    irnn = {"hidden_size": 32, "nonlinearity": "relu", "recurrent_init": "identity"}
+    tanh = {"hidden_size": 32, "nonlinearity": "tanh", "recurrent_init": "default"}
+    lstm = {"hidden_size": 32, "forget_bias": 1.0}
+    names = naming.option_names([("rnn", irnn), ("rnn", tanh), ("lstm", lstm), ("lstm", lstm)])
+    assert names == [
+        "rnn (nonlinearity=relu, recurrent_init=identity)",
+        "rnn (nonlinearity=tanh, recurrent_init=default)",
+        "lstm",
+        "lstm",
+    ]
+    assert naming.option(names[0]) == "rnn"

@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from runner._config import naming
 from runner._run_folder import job as run_job
 from runner._run_folder.job import Job
 from runner._run_folder.run_dir import Status, run_folders
@@ -38,9 +39,13 @@ def load(folder: Path, targets: dict[str, float]) -> Job:
 def read(paths: list[Path], targets: dict[str, float]) -> list[Job]:
     """The jobs of every run folder under ``paths``, each with its variant, in the report's order."""
     jobs = [load(folder, targets) for folder in run_folders(paths)]
+    cells = naming.option_names([(str(j.facets["cell"]), j.config.get("cell") or {}) for j in jobs])
     shared = set.intersection(*(set(j.hidden) for j in jobs)) if jobs else set()
-    for job in jobs:  # a setting every job has, such as a fixed command-line override, tells none apart
-        job.variant = ",".join(o for o in job.hidden if o not in shared)
+    for job, cell in zip(jobs, cells, strict=True):
+        job.facets["cell"] = cell  # the IRNN and the tanh RNN read apart (runner._config.naming)
+        # a setting every job has, such as a fixed command-line override, tells none apart; the cell's
+        # settings are in its name
+        job.variant = ",".join(o for o in job.hidden if o not in shared and not o.lstrip("+~").startswith("cell."))
     return sorted(jobs, key=sort_key)
 
 

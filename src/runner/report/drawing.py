@@ -120,7 +120,9 @@ def legend(fig: Any, colors: dict[str, str], extra: list[Line2D], statuses: set[
                 label=f"{status} (top edge)",
             )
         )
-    across = max(1, int(fig.get_figwidth() / 1.9))  # as many entries side by side as the figure's width holds
+    # as many entries side by side as the figure's width holds: a marker and about 0.075 in a character
+    entry = max(1.9, 0.6 + 0.075 * max((len(h.get_label()) for h in handles), default=0))
+    across = max(1, int(fig.get_figwidth() / entry))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), across), frameon=False)
 
 
@@ -132,7 +134,7 @@ def subplots(rows: int, cols: int, width: float, height: float, **kwargs: Any) -
 
 
 def save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # a long legend entry widens the image, never cut
     plt.close(fig)
     return path
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from runner._config.naming import option
+
 FACETS = ("cell", "data", "seq_len", "grad", "threshold")
 CELL_ORDER = {"rnn": 0, "lstm": 1, "gru": 2}  # the study's order; other cells follow by name
-# override keys whose effect the facets show (grad_setting picks grad and its threshold together)
-SHOWN = ("cell", "data", "data.seq_len", "data.bptt", "grad", "grad_setting")
+# override keys whose effect the facets show (grad_setting picks grad and its threshold together,
+# initialisations a cell and its settings, which the cell's name gives: runner._config.naming)
+SHOWN = ("cell", "data", "data.seq_len", "data.bptt", "grad", "grad_setting", "initialisations")
 
 
 def facets(choices: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -34,8 +37,8 @@ def facets(choices: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
 
 
 def cell_key(cell: Any) -> tuple[int, str]:
-    """Sorts cells in the study's order: rnn, lstm, gru, then the others by name."""
-    return CELL_ORDER.get(cell, len(CELL_ORDER)), str(cell)
+    """Sorts cells in the study's order: rnn, lstm, gru, then the others by name (a cell's variants by theirs)."""
+    return CELL_ORDER.get(option(str(cell)), len(CELL_ORDER)), str(cell)
 
 
 def setting(described: dict[str, Any]) -> str:

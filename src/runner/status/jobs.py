@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from runner._config import naming
 from runner._run_folder import run_dir
 from runner._run_folder.job import Job, read, read_sweep
 from runner._run_folder.run_dir import FINISHED, Status
@@ -34,11 +35,12 @@ def jobs(folder: Path) -> list[Job]:
     return read_sweep(folder)
 
 
-def as_json(j: Job) -> dict[str, Any]:
-    """The fields ``--json`` shows of a job."""
+def as_json(j: Job, states: list[Job]) -> dict[str, Any]:
+    """The fields ``--json`` shows of a job among ``states``."""
     return {
         "num": j.num,
         "name": j.name,
+        "differs": differs(j, states),
         "status": str(j.status),
         "steps": j.steps,
         "total": j.total,
@@ -95,12 +97,18 @@ def duration(seconds: float | None) -> str:
     )
 
 
+def differs(j: Job, states: list[Job]) -> str:
+    """The job named by its overrides that differ between the jobs shown (runner._config.naming)."""
+    return naming.name(j.overrides, [k.overrides for k in states] if len(states) > 1 else None, default=j.name)
+
+
 def table(states: list[Job]) -> str:
-    rows = [("job", "status", "steps", "metric", "wall", "folder")]  # job k counted from 1, as the sweep's log does
+    rows = [("job", "status", "steps", "metric", "wall", "what differs")]  # job k counted from 1, as the log does
     for j in states:
         steps = f"{'-' if j.steps is None else j.steps}/{'?' if j.total is None else j.total}"
         value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
-        rows.append(("-" if j.num is None else str(j.num + 1), str(j.status), steps, value, duration(j.wall_s), j.name))
+        number = "-" if j.num is None else str(j.num + 1)
+        rows.append((number, str(j.status), steps, value, duration(j.wall_s), differs(j, states)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
@@ -122,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     if args.json:
         content: dict[str, Any] = {
-            "jobs": [as_json(j) for j in states],
+            "jobs": [as_json(j, states) for j in states],
             "summary": summary(states),
             "finished": finished(states),
             "time_left_s": time_left(states),
