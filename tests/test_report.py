@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from conftest import REPO, results, runner
+from conftest import results, runner
 from runner.report import aggregate, document
 
 TINY = [
@@ -168,13 +168,3 @@ def test_the_quick_study_sweeps_seeds_as_replicates(tmp_path):
     assert all(j.status == "ok" and j.facets["cell"] == "rnn" and j.grad_flow for j in found)
     assert runner(str(sweep), cwd=tmp_path, module="runner.report").returncode == 0
     assert (sweep / "final_adding.png").exists()
-
-
-def test_the_readme_study_tables_are_filled_and_its_figures_exist():
-    """docs/readme_figures.py writes between these markers; every image the README shows is there."""
-    text = (REPO / "README.md").read_text()
-    for name in ("quick-final", "quick-solved", "quick-resolved", "exploding"):
-        block = re.search(rf"<!-- study:{name} -->\n(.*?)<!-- /study:{name} -->", text, re.S)
-        assert block and block.group(1).startswith("| "), name
-    for image in re.findall(r"\]\((docs/images/[^)]+)\)", text):
-        assert (REPO / image).exists(), image

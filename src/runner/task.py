@@ -21,30 +21,30 @@ TOKENIZATIONS = ("word", "char")
 class Task:
     """A dataset's description of its task.
 
-    inputs: ``"tokens"`` (batch, time) int64 ids below ``input_size``, or
+    :ivar inputs: ``"tokens"`` (batch, time) int64 ids below ``input_size``, or
         ``"real"`` (batch, time, input_size) floats.
-    targets: ``"classes"`` (ids below ``output_size``, ``-100`` = no loss at
+    :ivar targets: ``"classes"`` (ids below ``output_size``, ``-100`` = no loss at
         that step) or ``"real"`` (floats, ``output_size`` per target).
-    loss_steps: ``"all"``: targets are (batch, time) and every step carries
+    :ivar loss_steps: ``"all"``: targets are (batch, time) and every step carries
         loss; ``"last"``: targets are (batch,) or (batch, output_size) and only
         the last step carries loss.
-    metrics: reported besides ``loss``, from :data:`METRICS`. ``ppl`` is
+    :ivar metrics: reported besides ``loss``, from :data:`METRICS`. ``ppl`` is
         ``exp(loss)``; ``accuracy`` counts the argmax over the last
         ``score_last`` steps (all loss steps when ``None``).
-    baseline: the score of a memoryless predictor per metric name, reported
+    :ivar baseline: the score of a memoryless predictor per metric name, reported
         next to the result (``{"loss": 0.167}``).
-    monitor: the validation metric that says how well a run did.
-    carry_state: batches are consecutive windows of parallel streams; the
+    :ivar monitor: the validation metric that says how well a run did.
+    :ivar carry_state: batches are consecutive windows of parallel streams; the
         hidden state flows from one window to the next within an epoch.
-    has_test: the data module has a ``test_dataloader``.
-    vocab: id -> token, for language models.
-    tokenization: how text becomes tokens, for tools that read new text the
+    :ivar has_test: the data module has a ``test_dataloader``.
+    :ivar vocab: id -> token, for language models.
+    :ivar tokenization: how text becomes tokens, for tools that read new text the
         way the corpus was read (``runner.lm``): ``"word"``, whitespace-separated
         words with ``eos`` ending every line, or ``"char"``, every character
         (the newline among them); None for data that is not text.
-    eos: the token that ends a line: ``"<eos>"`` for words, ``"\\n"`` for
+    :ivar eos: the token that ends a line: ``"<eos>"`` for words, ``"\\n"`` for
         characters. A model reads every line as if after one.
-    unk: the token that stands for anything not in ``vocab``.
+    :ivar unk: the token that stands for anything not in ``vocab``.
     """
 
     inputs: Literal["tokens", "real"]

@@ -1,0 +1,242 @@
+"""Regenerate every generated block of every page (README.md and docs/) from what measured it.
+
+    python docs/figures.py defaults                  # runs the block's commands: on an idle machine
+    python docs/figures.py --quick multirun/long_term_deps_quick/DATE --exploding multirun/exploding_gradients/DATE \\
+        --initialisations multirun/initialisations/run
+
+A generated block sits between the lines ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``,
+in any page and as often as the pages show it; this script replaces what lies between
+every pair of those markers with the output of ``BLOCKS[NAME]``, and writes the
+block's images into docs/images/. A block either runs its own commands (``defaults``:
+the wall times are measured, so run it on an idle machine) or reads a sweep named by
+an option (``--quick SWEEP``). Without names, every block whose sweep is given is
+regenerated, and ``defaults``. A new block is a function here and a pair of markers
+in a page; the text around the markers is written by hand and must say what they say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+REPO = DOCS.parent
+IMAGES = DOCS / "images"
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import machine  # noqa: E402  (the benchmarks' folder is not a package)
+
+CELLS = ("lstm", "gru", "rnn")
+SCRIPT = "python docs/figures.py"
+SWEEPS = {  # the option naming a sweep -> what it must be a sweep of
+    "--quick": "experiment=long_term_deps_quick",
+    "--exploding": "experiment=exploding_gradients",
+    "--initialisations": "experiment=initialisations",
+}
+
+
+def pages() -> list[Path]:
+    """Every page that may hold a block: the README and the site's Markdown, the build left out."""
+    site = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.relative_to(DOCS).parts)
+    return [REPO / "README.md", *site]
+
+
+def markers(name: str) -> re.Pattern:
+    """The markers of block ``name`` and what lies between them."""
+    name = re.escape(name)
+    return re.compile(rf"^(<!-- figures:{name} -->\n)(?:.*?\n)?(<!-- /figures:{name} -->)$", re.S | re.M)
+
+
+OPENING = re.compile(r"^<!-- figures:([\w.-]+) -->$", re.M)  # a marker is a line of its own
+
+
+def blocks_in(text: str) -> list[str]:
+    """The names of the blocks in ``text``, in order, once each time they appear."""
+    return OPENING.findall(text)
+
+
+def replace_block(text: str, name: str, content: str) -> str:
+    """``text`` with what lies between every pair of markers of block ``name`` replaced by ``content``."""
+    body = content.strip("\n")
+    return markers(name).sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
+@dataclass
+class Inputs:
+    """What the blocks are made from: the sweeps given, the overrides added to commands, a scratch folder."""
+
+    sweeps: dict[str, Path]
+    extra: list[str]
+    work: Path
+    read: dict[str, list] = field(default_factory=dict)  # the configurations of each sweep read so far
+
+    def configs(self, sweep: str) -> list:
+        """The configurations of a sweep (its seeds grouped), as the report reads them; read once."""
+        from runner.report import aggregate, document
+
+        if sweep not in self.read:
+            self.read[sweep] = aggregate.group(document.read([self.sweeps[sweep]], {}))
+        return self.read[sweep]
+
+
+def run(overrides: list[str], folder: Path) -> tuple[dict, float]:
+    """``python -m runner overrides`` into ``folder``: its results.json and the command's wall time in seconds."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", *overrides, f"hydra.run.dir={folder}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"figures: {' '.join(overrides)} failed:\n{done.stderr[-2000:]}")
+    return json.loads((folder / "results.json").read_text()), seconds
+
+
+def defaults(inputs: Inputs) -> str:
+    """What the defaults give: each cell on the adding problem at T=50 with the default settings."""
+    command = ["cell=CELL", "data=adding", "data.seq_len=50", "logger=csv", *inputs.extra]
+    rows, baseline = [], None
+    for cell in CELLS:
+        record, seconds = run([o.replace("CELL", cell) for o in command], inputs.work / f"defaults_{cell}")
+        baseline = record["baseline"]["mse"]
+        mse = record["val"]["mse"] if record["status"] == "ok" else None
+        note = (
+            ""
+            if mse is None or mse < 0.9 * baseline
+            else (" (stays at the baseline)" if mse < 1.1 * baseline else " (worse than the baseline)")
+        )
+        shown = f"{mse:.2g}{note}" if mse is not None else record["status"]
+        rows.append(f"| {cell} | {shown} | {seconds:.0f} s |")
+    return "\n".join(
+        [
+            f"`python -m runner {' '.join(command)}`, run by `{SCRIPT} defaults`",
+            f"on {date.today().isoformat()} ({machine()}); the wall time is the whole command's:",
+            "",
+            f"| cell | final validation MSE (baseline {baseline:.3g}) | wall time |",
+            "| --- | --- | --- |",
+            *rows,
+        ]
+    )
+
+
+def quick_images(inputs: Inputs, images: Path) -> None:
+    """The long-term-dependency study's figures: final metric and solve rate against the length, gradient flow."""
+    from runner.report import plots
+
+    configs = inputs.configs("quick")
+    adding, copy = ([c for c in configs if c.facets["data"] == data] for data in ("adding", "copy"))
+    plots.final_vs_length(adding, images / "final_adding.png")
+    plots.solve_rate(adding, images / "solved_adding.png")
+    plots.final_vs_length(copy, images / "final_copy.png")
+    plots.gradient_flow(adding, images / "grad_flow_adding.png")
+
+
+def exploding_images(inputs: Inputs, images: Path) -> None:
+    """The exploding-gradients study's figure: divergence rate and final metric against the threshold."""
+    from runner.report import plots
+
+    plots.divergence(inputs.configs("exploding"), images / "exploding_divergence.png")
+
+
+def quick_final(inputs: Inputs) -> str:
+    from runner.report import tables
+
+    return tables.overview(inputs.configs("quick"))
+
+
+def quick_solved(inputs: Inputs) -> str:
+    from runner.report import tables
+
+    return tables.solved_lengths(inputs.configs("quick"))
+
+
+def quick_resolved(inputs: Inputs) -> str:
+    from runner.report import aggregate, tables
+
+    return tables.verdicts(aggregate.comparisons(inputs.configs("quick")))
+
+
+def exploding(inputs: Inputs) -> str:
+    from runner.report import tables
+
+    return tables.gradient_norms(inputs.configs("exploding"))
+
+
+def initialisations(inputs: Inputs) -> str:
+    """Each configuration of the initialisations study with its seeds side by side (``runner.report.seed_table``)."""
+    from runner.report import seed_table
+
+    return seed_table.table(inputs.sweeps["initialisations"])
+
+
+@dataclass(frozen=True)
+class Block:
+    make: Callable[[Inputs], str]
+    sweep: str | None = None  # the option naming the sweep it reads (its dest); None: it runs its own commands
+
+
+BLOCKS: dict[str, Block] = {
+    "defaults": Block(defaults),
+    "quick-final": Block(quick_final, "quick"),
+    "quick-solved": Block(quick_solved, "quick"),
+    "quick-resolved": Block(quick_resolved, "quick"),
+    "exploding": Block(exploding, "exploding"),
+    "initialisations": Block(initialisations, "initialisations"),
+}
+IMAGES_OF: dict[str, Callable[[Inputs, Path], None]] = {"quick": quick_images, "exploding": exploding_images}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("blocks", nargs="*", help=f"the blocks to regenerate, of {', '.join(BLOCKS)}")
+    for option, what in SWEEPS.items():
+        parser.add_argument(option, type=Path, metavar="SWEEP", help=f"a sweep folder of {what}")
+    parser.add_argument(
+        "--extra", nargs="*", default=[], metavar="OVERRIDE", help="overrides added to every command a block runs"
+    )
+    parser.add_argument("--pages", nargs="+", type=Path, help="the pages to write (default: README.md and docs/)")
+    parser.add_argument("--images", type=Path, default=IMAGES, help="where the images go (default: docs/images)")
+    args = parser.parse_args(argv)
+    given = {option.removeprefix("--"): getattr(args, option.removeprefix("--")) for option in SWEEPS}
+    sweeps = {name: folder for name, folder in given.items() if folder is not None}
+    unknown = [name for name in args.blocks if name not in BLOCKS]
+    if unknown:
+        parser.error(f"no block {', '.join(unknown)}; there are {', '.join(BLOCKS)}")
+    names = args.blocks or [name for name, block in BLOCKS.items() if block.sweep is None or block.sweep in sweeps]
+    for name in names:
+        sweep = BLOCKS[name].sweep
+        if sweep is not None and sweep not in sweeps:
+            parser.error(f"block {name} is made from a sweep of {SWEEPS['--' + sweep]}: give --{sweep} SWEEP")
+    texts = {page: page.read_text() for page in args.pages or pages()}
+    for name in names:  # before anything runs: a missing block costs no time
+        if not any(markers(name).search(text) for text in texts.values()):
+            where = ", ".join(map(str, texts))
+            parser.error(f"no block <!-- figures:{name} --> ... <!-- /figures:{name} --> in {where}")
+    with tempfile.TemporaryDirectory() as work:
+        inputs = Inputs(sweeps, args.extra, Path(work))
+        for sweep in dict.fromkeys(BLOCKS[name].sweep for name in names):
+            if sweep in IMAGES_OF:
+                args.images.mkdir(parents=True, exist_ok=True)
+                IMAGES_OF[sweep](inputs, args.images)
+                print(f"images of --{sweep} written to {args.images}")
+        for name in names:
+            content = BLOCKS[name].make(inputs)
+            for page, text in texts.items():
+                if markers(name).search(text):
+                    texts[page] = replace_block(text, name, content)
+                    page.write_text(texts[page])  # each block as soon as it is done
+                    print(f"block {name!r} written to {page}")
+
+
+if __name__ == "__main__":
+    main()
