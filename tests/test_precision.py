@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from conftest import runner
+from conftest import TINY, runner
 from runner._train import cpu
 
 LM = [
@@ -70,7 +70,7 @@ def test_a_cpu_without_the_bf16_lstm_kernel_is_named_in_one_line_with_what_to_us
     out = runner(
         "cell=lstm",
         "trainer.precision=bf16-mixed",
-        *LM[:4],
+        *TINY,  # the adding problem: the fused LSTM fails in bfloat16 whatever the data
         "trainer.max_steps=2",
         "trainer.val_check_interval=2",
         "logger=csv",

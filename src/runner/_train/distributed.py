@@ -90,5 +90,5 @@ def check_launch(trainer: Any, multirun: bool) -> None:
         raise ValueError(
             "DDP inside a multirun needs processes started by the cluster: use "
             "hydra/launcher=slurm with hydra.launcher.tasks_per_node=<devices>, "
-            "or run each DDP job on its own (see README: Scaling out)"
+            "or run each DDP job on its own (docs/scaling-out.md)"
         )

@@ -5,7 +5,7 @@ Prints a Markdown table: one row per configuration (a job's overrides without
 sequence length, each cell the final validation metric of every seed and their
 mean. A seed that diverged shows where, and the mean is over those that
 finished. It reads only ``results.json`` and ``.hydra/overrides.yaml``; the
-README's tables of src/runner/_config/conf/experiment/initialisations come from it.
+the initialisations study's tables (docs/studies/initialisations.md) come from it.
 """
 
 from __future__ import annotations
