@@ -112,7 +112,7 @@ class JobConfig:
         """What a checkpoint must match to be continued (:func:`runner._config.identity.run_key`)."""
         return identity.run_key(self.config, self.choices)
 
-    @property
+    @cached_property
     def seed_followers(self) -> list[str]:
         """The keys whose value is ``${seed}``: they vary with the seed, as it does."""
         return identity.seed_followers(OmegaConf.to_container(self.composed, resolve=False))

@@ -66,10 +66,15 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     return [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
 
 
+def job_name(overrides: list[str], sweep_dir: str | Path | None, default: str = "defaults") -> str:
+    """A job's name: its overrides that differ between its sweep's planned jobs (every one without a plan)."""
+    plan = run_dir.read_jobs(Path(sweep_dir)) if sweep_dir else None
+    return naming.name(overrides, [job["overrides"] for job in plan] if plan else None, default)
+
+
 def varying(config: DictConfig) -> str:
-    """The job's name in the sweep log: its overrides that differ between the sweep's jobs."""
-    plan = run_dir.read_jobs(Path(config.hydra.sweep.dir))
-    return naming.name(list(config.hydra.overrides.task), [job["overrides"] for job in plan] if plan else None)
+    """The job's name in the sweep log."""
+    return job_name(list(config.hydra.overrides.task), config.hydra.sweep.dir)
 
 
 class SweepReport(Callback):

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runner._config import naming, replicates
+from runner._config import replicates
 from runner._config.job import JobConfig
-from runner._run_folder import run_dir
+from runner._run_folder import run_dir, sweep
 from runner._train import distributed
 from runner.report.facets import facets
 
@@ -127,10 +127,8 @@ def default_group(job: JobConfig) -> str | None:
 
 def default_name(job: JobConfig) -> str:
     """The job's overrides that differ between the sweep's jobs (every override of a single run), else its choices."""
-    plan = run_dir.read_jobs(Path(job.sweep_dir)) if job.sweep_dir else None
-    compared = [planned["overrides"] for planned in plan] if plan else None
-    return naming.name(
-        job.overrides, compared, default="/".join(str(job.choices.get(k)) for k in ("cell", "data", "grad"))
+    return sweep.job_name(
+        job.overrides, job.sweep_dir, default="/".join(str(job.choices.get(k)) for k in ("cell", "data", "grad"))
     )
 
 

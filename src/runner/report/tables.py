@@ -9,7 +9,7 @@ import numpy as np
 from runner._run_folder.job import Job
 from runner._run_folder.run_dir import Status
 from runner.report.aggregate import SOLVED_BY, Comparison, Configuration, longest_solved
-from runner.report.facets import cell_key
+from runner.report.facets import FACETS, cell_key
 from runner.report.markdown import fmt, markdown_table, mean_interval, rate_text
 
 QUANTILE = 99  # of the gradient norms before the handler
@@ -77,11 +77,7 @@ def configurations(configs: list[Configuration]) -> str:
         lost = ", ".join(f"{c.count(st)} {st}" for st in (Status.failed, Status.unfinished) if c.count(st)) or "0"
         rows.append(
             [
-                f["cell"],
-                f["data"],
-                f["seq_len"],
-                f["grad"],
-                f["threshold"],
+                *(f[facet] for facet in FACETS),
                 *([c.first.variant] if _others(configs) else []),
                 c.n,
                 c.scored.monitor and f"val {c.scored.monitor}",
@@ -207,11 +203,7 @@ def gradient_norms(configs: list[Configuration]) -> str:
             clipped = f"{fmt(clip.mean)} ({fmt(clip.min)} – {fmt(clip.max)})"
         rows.append(
             [
-                f["cell"],
-                f["data"],
-                f["seq_len"],
-                f["grad"],
-                f["threshold"],
+                *(f[facet] for facet in FACETS),
                 c.n,
                 rate_text(c.diverged),
                 mean_interval(c.final),
@@ -255,11 +247,7 @@ def jobs(every: list[Job], root: Path) -> str:
         reached = "not reached" if job.reached_at is None and job.target is not None else job.reached_at
         rows.append(
             [
-                f["cell"],
-                f["data"],
-                f["seq_len"],
-                f["grad"],
-                f["threshold"],
+                *(f[facet] for facet in FACETS),
                 job.seed,
                 job.status_text,
                 job.monitor and f"val {job.monitor}",
