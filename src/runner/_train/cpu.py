@@ -1,4 +1,4 @@
-"""What this CPU can run: its vector extensions, and whether oneDNN runs a fused LSTM in bfloat16.
+"""What this CPU can run: its cores, its vector extensions, and whether oneDNN runs a fused LSTM in bfloat16.
 
 oneDNN builds its bfloat16 LSTM only on CPUs with AVX-512 (the BF16 or AMX
 extensions, or AVX-512 core emulating them); on an AVX2-only CPU it stops with
@@ -8,6 +8,7 @@ extensions, or AVX-512 core emulating them); on an AVX2-only CPU it stops with
 from __future__ import annotations
 
 import functools
+import os
 import platform
 from pathlib import Path
 
@@ -15,13 +16,37 @@ ONEDNN_REFUSED = "could not create a primitive descriptor"
 
 
 @functools.cache
+def _processors() -> list[dict[str, str]]:
+    """Each processor's fields in /proc/cpuinfo (none where there is no such file)."""
+    try:
+        blocks = Path("/proc/cpuinfo").read_text().strip().split("\n\n")
+    except OSError:
+        return []
+    return [
+        {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in block.splitlines())}
+        for block in blocks
+    ]
+
+
 def _cpuinfo() -> dict[str, str]:
     """The first processor's fields in /proc/cpuinfo (empty where there is none)."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
-    except OSError:
-        return {}
-    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+    return next(iter(_processors()), {})
+
+
+def cores() -> int:
+    """The physical cores this process may run on: its CPU affinity, the hyper-threads of a core counted once.
+
+    Physical, as torch's default thread count is: two threads on the two
+    hyper-threads of one core contend for its vector units.
+    """
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+    physical = {
+        # no core id (ARM's /proc/cpuinfo): each processor is a core of its own
+        (fields.get("physical id"), fields.get("core id", fields["processor"]))
+        for fields in _processors()
+        if fields.get("processor", "").isdigit() and int(fields["processor"]) in allowed
+    }
+    return len(physical) or len(allowed)
 
 
 def vector_extensions() -> list[str]:
