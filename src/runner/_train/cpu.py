@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+from importlib.metadata import version
 from pathlib import Path
 
 ONEDNN_REFUSED = "could not create a primitive descriptor"
@@ -60,6 +61,16 @@ def name() -> str:
     model = _cpuinfo().get("model name") or platform.processor() or platform.machine()
     avx = [f for f in vector_extensions() if f.startswith(("avx", "amx"))]
     return f"{model} ({', '.join(avx) or 'no AVX'})"
+
+
+
+def machine() -> str:
+    """The CPU with its vector extensions, its core count and the torch version: what a measurement ran on.
+
+    The extensions matter: torch picks its kernels by them (oneDNN's AVX2 and
+    AVX-512 paths), so one seed's result differs from one CPU to another.
+    """
+    return f"{name()}, {os.cpu_count()} cores, torch {version('torch')}"
 
 
 @functools.cache

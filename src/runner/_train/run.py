@@ -117,6 +117,7 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
         "monitor": monitor,
         "monitor_mode": task.monitor_mode,
         "baseline": task.baseline,
+        "machine": cpu.machine(),  # one seed's result depends on the CPU's kernels
     }
     best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
     if model.diverged_at is not None:
