@@ -31,8 +31,8 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from runner._train.cpu import machine
 from plain import WARMUP
+from runner._train.cpu import machine
 from suite import alternate
 
 QUICK = ["data.seq_len=8", "data.batch_size=16", "data.num_train=256", "data.num_val=32", "cell.hidden_size=8"]

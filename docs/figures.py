@@ -133,7 +133,7 @@ def defaults(inputs: Inputs) -> str:
         final = stats.summarize(finals)
         note = "" if final is None or final.mean < 0.9 * baseline else _against_baseline(final.mean, baseline)
         shown = "; ".join([mean_interval(final) + note, *failed])
-        rows.append(f"| {cell} | {shown} | {stats.summarize(seconds).mean:.0f} s |")
+        rows.append(f"| {cell} | {shown} | {duration(stats.summarize(seconds).mean)} |")
     return "\n".join(
         [
             f"`python -m runner {' '.join(command)} seed=SEED`, seeds 0 to {inputs.seeds - 1}, run by "

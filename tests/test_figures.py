@@ -17,7 +17,9 @@ TINY_ADDING = [o for o in TINY if not o.startswith("data.seq_len")]
 # the headline command's PTB model, cut to seconds
 TINY_PTB = ["data.bptt=8", "cell.hidden_size=8", "trainer.max_steps=2", "trainer.limit_val_batches=2"]
 TINY_PTB += ["+trainer.limit_test_batches=2", "logger=csv"]
-MEAN_INTERVAL = re.compile(r"^\| (\w+) \| (\S+) \[(\S+), (\S+)\](?: \(stays at the baseline\))? \| \d+ s \|$", re.M)
+MEAN_INTERVAL = re.compile(
+    r"^\| (\w+) \| (\S+) \[(\S+), (\S+)\](?: \((?:stays at|worse than) the baseline\))? \| (?:\d+ min )?\d+ s \|$", re.M
+)
 
 
 def assert_names_the_machine(block):

@@ -55,6 +55,16 @@ def test_the_cores_are_divided_among_the_runs_alive_at_least_one_each():
     assert 1 <= cpu.cores() <= len(os.sched_getaffinity(0))
 
 
+def test_a_containers_cpu_quota_bounds_the_cores(tmp_path):
+    cpu_max = tmp_path / "cpu.max"
+    answers = {}
+    for text in ("200000 100000", "150000 100000", "50000 100000", "max 100000"):
+        cpu_max.write_text(text + "\n")
+        answers[text] = cpu.quota(cpu_max)
+    assert answers == {"200000 100000": 2, "150000 100000": 2, "50000 100000": 1, "max 100000": None}
+    assert cpu.quota(tmp_path / "none") is None  # cgroup v1, or no cgroup at all
+
+
 def test_two_registered_runs_get_half_the_cores_each_and_the_whole_again_when_one_ends(tmp_path, monkeypatch):
     monkeypatch.setattr(cpu, "cores", lambda: 4)
     folder = tmp_path / "alive"

@@ -14,6 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 ONEDNN_REFUSED = "could not create a primitive descriptor"
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # this process's cgroup, as a container sees it
 
 
 @functools.cache
@@ -35,10 +36,11 @@ def _cpuinfo() -> dict[str, str]:
 
 
 def cores() -> int:
-    """The physical cores this process may run on: its CPU affinity, the hyper-threads of a core counted once.
+    """The physical cores this process may run on: its CPU affinity, within a container's CPU quota.
 
-    Physical, as torch's default thread count is: two threads on the two
-    hyper-threads of one core contend for its vector units.
+    Physical, the hyper-threads of a core counted once, as torch's default
+    thread count is: two threads on the two hyper-threads of one core contend
+    for its vector units.
     """
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
     physical = {
@@ -47,7 +49,16 @@ def cores() -> int:
         for fields in _processors()
         if fields.get("processor", "").isdigit() and int(fields["processor"]) in allowed
     }
-    return len(physical) or len(allowed)
+    return min(len(physical) or len(allowed), quota() or len(allowed))
+
+
+def quota(cpu_max: Path = CPU_MAX) -> int | None:
+    """The CPUs a cgroup v2 quota allows (``cpu.max``: quota and period), rounded up; None: no quota."""
+    try:
+        limit, period = cpu_max.read_text().split()
+    except (OSError, ValueError):
+        return None
+    return None if limit == "max" else max(1, -(-int(limit) // int(period)))
 
 
 def vector_extensions() -> list[str]:
@@ -61,7 +72,6 @@ def name() -> str:
     model = _cpuinfo().get("model name") or platform.processor() or platform.machine()
     avx = [f for f in vector_extensions() if f.startswith(("avx", "amx"))]
     return f"{model} ({', '.join(avx) or 'no AVX'})"
-
 
 
 def machine() -> str:
