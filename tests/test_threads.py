@@ -1,14 +1,16 @@
 """Runs on one machine share its cores: each registers while it trains and computes with the cores // the runs alive."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from conftest import TINY, results, runner
+from conftest import TINY, results, runner, start
 from runner._train import cpu, threads
 
 
@@ -165,3 +167,17 @@ def test_a_run_records_its_share_beside_another_run_and_leaves_the_folder(tmp_pa
     )
     record = results(tmp_path / "off")
     assert record["threads"] == int(default.stdout) and "threads_shared" not in record
+
+
+def test_the_runs_a_test_starts_register_where_every_test_and_run_looks(tmp_path):
+    """The suite's runs share the cores: the environment a test passes on keeps the one alive folder."""
+    long = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["trainer.max_steps=100000"]
+    run = start("data=adding", *long, "logger=csv", "hydra.run.dir=run", cwd=tmp_path, output="out.txt")
+    deadline = time.monotonic() + 120
+    while run.poll() is None and run.pid not in threads.alive(threads.alive_folder()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    registered = run.pid in threads.alive(threads.alive_folder())
+    run.send_signal(signal.SIGTERM)  # stops after a step (exit status 143), unregistered
+    run.wait(timeout=120)
+    assert registered, (tmp_path / "out.txt").read_text()
+    assert run.pid not in threads.alive(threads.alive_folder())
