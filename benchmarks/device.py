@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine
 from ptb_throughput import LAYERS, plain_args, runner_overrides
+from runner._train.cpu import machine
 from suite import alternate, listed, markdown, measure, pairs, summary, throughput
 from sweep_throughput import sweep
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine
 from runner._run_folder import run_dir
+from runner._train.cpu import machine
 from suite import measure, pairs
 
 HERE = Path(__file__).parent

@@ -1,24 +1,29 @@
 """Regenerate every generated block of every page (README.md and docs/) from what measured it.
 
-    python docs/figures.py defaults                  # runs the block's commands: on an idle machine
+    python docs/figures.py defaults timings          # run the blocks' commands: on an idle machine
     python docs/figures.py --quick multirun/long_term_deps_quick/DATE --exploding multirun/exploding_gradients/DATE \\
         --initialisations multirun/initialisations/run
 
 A generated block sits between the lines ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``,
 in any page and as often as the pages show it; this script replaces what lies between
 every pair of those markers with the output of ``BLOCKS[NAME]``, and writes the
-block's images into docs/images/. A block either runs its own commands (``defaults``:
-the wall times are measured, so run it on an idle machine) or reads a sweep named by
-an option (``--quick SWEEP``). Without names, every block whose sweep is given is
-regenerated, and ``defaults``. A new block is a function here and a pair of markers
-in a page; the text around the markers is written by hand and must say what they say.
+block's images into docs/images/. A block either runs its own commands (``defaults``,
+``timings``: the wall times are measured, so run them on an idle machine) or reads a
+sweep named by an option (``--quick SWEEP``). Every block names the machine its
+figures were measured on: the CPU with its vector extensions and the torch version
+(a sweep's, as its results.json record them). Without names, every block whose sweep
+is given is regenerated, and the blocks that run their own commands. A new block is a
+function here and a pair of markers in a page; the text around the markers is written
+by hand and must say what they say.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -28,14 +33,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from runner._train.cpu import machine
+
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 IMAGES = DOCS / "images"
-sys.path.insert(0, str(REPO / "benchmarks"))
-from machine import machine  # noqa: E402  (the benchmarks' folder is not a package)
-
 CELLS = ("lstm", "gru", "rnn")
 SCRIPT = "python docs/figures.py"
+SEEDS = 3  # of each cell in the defaults block
+HEADLINE = ["cell=lstm", "data=ptb"]  # the tour's first command, whose wall time the README states
+SUITE = ["-n", "2"]  # the README's test command: python -m pytest -n 2
 SWEEPS = {  # the option naming a sweep -> what it must be a sweep of
     "--quick": "experiment=long_term_deps_quick",
     "--exploding": "experiment=exploding_gradients",
@@ -76,6 +83,8 @@ class Inputs:
     sweeps: dict[str, Path]
     extra: list[str]
     work: Path
+    seeds: int = SEEDS
+    suite: list[str] = field(default_factory=lambda: list(SUITE))  # pytest's arguments for the suite's wall time
     read: dict[str, list] = field(default_factory=dict)  # the configurations of each sweep read so far
 
     def configs(self, sweep: str) -> list:
@@ -87,46 +96,96 @@ class Inputs:
         return self.read[sweep]
 
 
-def run(overrides: list[str], folder: Path) -> tuple[dict, float]:
-    """``python -m runner overrides`` into ``folder``: its results.json and the command's wall time in seconds."""
+def timed(command: list[str], cwd: Path) -> float:
+    """The wall time in seconds of ``command``, which must succeed."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "runner", *overrides, f"hydra.run.dir={folder}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"figures: {' '.join(overrides)} failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"figures: {' '.join(command)} failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    return seconds
+
+
+def run(overrides: list[str], folder: Path) -> tuple[dict, float]:
+    """``python -m runner overrides`` into ``folder``: its results.json and the command's wall time in seconds."""
+    seconds = timed([sys.executable, "-m", "runner", *overrides, f"hydra.run.dir={folder}"], folder.parent)
     return json.loads((folder / "results.json").read_text()), seconds
 
 
 def defaults(inputs: Inputs) -> str:
-    """What the defaults give: each cell on the adding problem at T=50 with the default settings."""
+    """What the defaults give over seeds: each cell on the adding problem at T=50, mean and 95 % interval."""
+    from runner.report import stats
+    from runner.report.markdown import mean_interval
+
     command = ["cell=CELL", "data=adding", "data.seq_len=50", "logger=csv", *inputs.extra]
     rows, baseline = [], None
     for cell in CELLS:
-        record, seconds = run([o.replace("CELL", cell) for o in command], inputs.work / f"defaults_{cell}")
-        baseline = record["baseline"]["mse"]
-        mse = record["val"]["mse"] if record["status"] == "ok" else None
-        note = (
-            ""
-            if mse is None or mse < 0.9 * baseline
-            else (" (stays at the baseline)" if mse < 1.1 * baseline else " (worse than the baseline)")
-        )
-        shown = f"{mse:.2g}{note}" if mse is not None else record["status"]
-        rows.append(f"| {cell} | {shown} | {seconds:.0f} s |")
+        finals, seconds, failed = [], [], []
+        for seed in range(inputs.seeds):
+            overrides = [o.replace("CELL", cell) for o in command] + [f"seed={seed}"]
+            record, wall = run(overrides, inputs.work / f"defaults_{cell}_{seed}")
+            baseline = record["baseline"]["mse"]
+            seconds.append(wall)
+            if record["status"] == "ok":
+                finals.append(record["val"]["mse"])
+            else:
+                failed.append(f"seed {seed} {record['status']}")
+        final = stats.summarize(finals)
+        note = "" if final is None or final.mean < 0.9 * baseline else _against_baseline(final.mean, baseline)
+        shown = "; ".join([mean_interval(final) + note, *failed])
+        rows.append(f"| {cell} | {shown} | {duration(stats.summarize(seconds).mean)} |")
     return "\n".join(
         [
-            f"`python -m runner {' '.join(command)}`, run by `{SCRIPT} defaults`",
-            f"on {date.today().isoformat()} ({machine()}); the wall time is the whole command's:",
+            f"`python -m runner {' '.join(command)} seed=SEED`, seeds 0 to {inputs.seeds - 1}, run by "
+            f"`{SCRIPT} defaults` on {date.today().isoformat()} ({machine()}); the interval is Student's t 95 % "
+            "interval of the mean over the seeds (`runner.report.stats`), the wall time the whole command's:",
             "",
-            f"| cell | final validation MSE (baseline {baseline:.3g}) | wall time |",
+            f"| cell | final validation MSE, mean [95 % interval] (baseline {baseline:.3g}) | wall time, mean |",
             "| --- | --- | --- |",
             *rows,
         ]
     )
+
+
+def _against_baseline(mse: float, baseline: float) -> str:
+    return " (stays at the baseline)" if mse < 1.1 * baseline else " (worse than the baseline)"
+
+
+def duration(seconds: float) -> str:
+    """``29 s``, ``6 min 40 s``, ``1 h 2 min``."""
+    minutes, s = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return " ".join(([f"{minutes} min"] if minutes else []) + ([f"{s} s"] if s or not minutes else []))
+
+
+def timings(inputs: Inputs) -> str:
+    """How long the README's commands take here: the tour's first run and the test suite."""
+    headline = ["python", "-m", "runner", *HEADLINE, *inputs.extra]
+    run_seconds = timed([sys.executable, *headline[1:], f"hydra.run.dir={inputs.work / 'headline'}"], inputs.work)
+    suite = ["python", "-m", "pytest", *inputs.suite]
+    suite_seconds = timed([sys.executable, *suite[1:]], REPO)
+    return "\n".join(
+        [
+            f"Measured by `{SCRIPT} timings` on {date.today().isoformat()} ({machine()}), "
+            f"{len(os.sched_getaffinity(0))} cores free to use; the wall time is the whole command's:",
+            "",
+            "| command | wall time |",
+            "| --- | --- |",
+            f"| `{' '.join(headline)}` | {duration(run_seconds)} |",
+            f"| `{' '.join(suite)}` | {duration(suite_seconds)} |",
+        ]
+    )
+
+
+def measured_on(sweep: Path) -> str:
+    """The line naming the machines a sweep's runs recorded (``machine`` in results.json)."""
+    from runner._run_folder import run_dir
+
+    records = [run_dir.read_results(folder) or {} for folder in run_dir.recorded_folders(sweep)]
+    machines = sorted({record.get("machine") or "not recorded" for record in records})
+    return f"Measured on {'; '.join(machines)} (the sweep's results.json), written by `{SCRIPT}`."
 
 
 def quick_images(inputs: Inputs, images: Path) -> None:
@@ -187,6 +246,7 @@ class Block:
 
 BLOCKS: dict[str, Block] = {
     "defaults": Block(defaults),
+    "timings": Block(timings),
     "quick-final": Block(quick_final, "quick"),
     "quick-solved": Block(quick_solved, "quick"),
     "quick-resolved": Block(quick_resolved, "quick"),
@@ -203,6 +263,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(option, type=Path, metavar="SWEEP", help=f"a sweep folder of {what}")
     parser.add_argument(
         "--extra", nargs="*", default=[], metavar="OVERRIDE", help="overrides added to every command a block runs"
+    )
+    parser.add_argument("--seeds", type=int, default=SEEDS, help=f"seeds of each cell in defaults (default {SEEDS})")
+    parser.add_argument(
+        "--suite",
+        type=shlex.split,
+        default=SUITE,
+        metavar="ARGS",
+        help=f"pytest's arguments for the suite timings measures, one string (default --suite='{' '.join(SUITE)}')",
     )
     parser.add_argument("--pages", nargs="+", type=Path, help="the pages to write (default: README.md and docs/)")
     parser.add_argument("--images", type=Path, default=IMAGES, help="where the images go (default: docs/images)")
@@ -223,14 +291,17 @@ def main(argv: list[str] | None = None) -> None:
             where = ", ".join(map(str, texts))
             parser.error(f"no block <!-- figures:{name} --> ... <!-- /figures:{name} --> in {where}")
     with tempfile.TemporaryDirectory() as work:
-        inputs = Inputs(sweeps, args.extra, Path(work))
+        inputs = Inputs(sweeps, args.extra, Path(work), args.seeds, args.suite)
         for sweep in dict.fromkeys(BLOCKS[name].sweep for name in names):
             if sweep in IMAGES_OF:
                 args.images.mkdir(parents=True, exist_ok=True)
                 IMAGES_OF[sweep](inputs, args.images)
                 print(f"images of --{sweep} written to {args.images}")
         for name in names:
+            sweep = BLOCKS[name].sweep
             content = BLOCKS[name].make(inputs)
+            if sweep is not None:
+                content = f"{content.rstrip()}\n\n{measured_on(inputs.sweeps[sweep])}"
             for page, text in texts.items():
                 if markers(name).search(text):
                     texts[page] = replace_block(text, name, content)

@@ -9,6 +9,7 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "benchmarks"))
 import loop_profile
 import plain
+import shared_cores
 from suite import alternate
 
 LOOP = "_FitLoop.advance (fit_loop.py:1);_TrainingEpochLoop.advance (lightning/pytorch/loops/training_epoch_loop.py:9)"
@@ -52,3 +53,21 @@ def test_alternate_runs_each_in_turn_reversing_the_order_every_other_round():
 @pytest.mark.parametrize("loop", [plain.adding, plain.adding_lightning])
 def test_the_adding_loops_report_their_tokens_per_second(loop):
     assert loop(plain.WARMUP + 3, "cpu", seq_len=5, hidden=8, batch=4) > 0
+
+
+def test_shared_cores_pairs_two_runs_together_summed_against_one_alone_per_repetition():
+    rows = {
+        "alone, shared": [[100.0], [80.0]],
+        "together, shared": [[70.0, 60.0], [50.0, 50.0]],
+        "alone, not shared": [[100.0], [100.0]],
+        "together, not shared": [[20.0, 21.0], [22.0, 19.0]],
+    }
+    ratios = shared_cores.ratios(rows)
+    assert ratios["together / alone, shared"] == {"median": 1.275, "min": 1.25, "max": 1.3, "n": 2}
+    assert ratios["together / alone, not shared"] == {"median": 0.41, "min": 0.41, "max": 0.41, "n": 2}
+    assert ratios["alone, shared / not shared"] == {"median": 0.9, "min": 0.8, "max": 1.0, "n": 2}
+    meta = {"date": "D", "machine": "CPU (avx2), 2 cores, torch T", "command": "C", "steps": 20, "repeats": 2}
+    text = shared_cores.markdown(rows, meta)
+    assert text.startswith("# Two runs on one machine, cores shared or not (D, CPU (avx2), 2 cores, torch T)")
+    assert "| together, shared | 55 | 115 |" in text  # each run's median, the sums' median
+    assert "| together / alone, shared | 1.27 | 1.25-1.30 | 2 |" in text

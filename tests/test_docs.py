@@ -30,7 +30,7 @@ REFUSED = {"optim.lr=0"}
 ILLUSTRATIONS = {("cell=mycell", "data=mytask", "grad=mytrick")}
 HYDRA_FLAGS = {"-m", "--multirun", "--help", "-h", "--hydra-help", "--info"}
 OTHER_TOOLS = {"--signal"}  # sbatch's (the SLURM launcher's signal), named where the page explains requeueing
-CONFIG_ROOTS = {"seed", "threads", "tune_malloc", "resume", "checkpoint"}
+CONFIG_ROOTS = {"seed", "threads", "share_cores", "tune_malloc", "resume", "checkpoint"}
 
 
 def hooks() -> list[str]:

@@ -48,7 +48,8 @@ def launched(tmp_path_factory) -> tuple[Path, dict[str, subprocess.CompletedProc
     folder = tmp_path_factory.mktemp("launchers")
     (folder / "launch_probe.py").write_text(LAUNCH_PROBE)
     launches = {
-        "basic": ("runner", sweep(), {}),
+        # share_cores=false: torch's default, not the share beside the other launches (tests/test_threads.py)
+        "basic": ("runner", [*sweep(), "share_cores=false"], {}),
         "joblib": ("runner", [*sweep(), "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], {}),  # 4 jobs, 2 workers
         "parallel": ("launch_probe", [*sweep(), "hydra/launcher=parallel"], {}),  # one worker per core
         # threads=0 is refused: that job fails and the sweep exits 1

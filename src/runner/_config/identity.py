@@ -31,6 +31,7 @@ NOT_THE_EXPERIMENT = (
     "trainer.enable_progress_bar",
     "trainer.enable_model_summary",
     "threads",
+    "share_cores",
     "trainer.accelerator",
     "trainer.devices",
     "trainer.num_nodes",

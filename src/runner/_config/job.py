@@ -49,7 +49,7 @@ class Settings:
     trainer: TrainerConfig
     probe: ProbeConfig
     logger: WandbConfig | None  # None: not logger=wandb
-    root: RootConfig  # seed, threads, tune_malloc, resume, checkpoint
+    root: RootConfig  # seed, threads, share_cores, tune_malloc, resume, checkpoint
 
 
 @dataclass
@@ -88,7 +88,12 @@ class JobConfig:
         checkpoint: CheckpointConfig = typed(self.composed.checkpoint)
         c = self.composed
         root = RootConfig(
-            seed=c.seed, threads=c.threads, tune_malloc=c.tune_malloc, resume=c.resume, checkpoint=checkpoint
+            seed=c.seed,
+            threads=c.threads,
+            share_cores=c.share_cores,
+            tune_malloc=c.tune_malloc,
+            resume=c.resume,
+            checkpoint=checkpoint,
         )
         logger = typed(c.logger) if self.choices.get("logger") == "wandb" else None
         return Settings(**nodes, logger=logger, root=root)

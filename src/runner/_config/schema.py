@@ -190,6 +190,8 @@ class RootConfig:
     seed: int = 0
     # torch threads of a job; None: OMP_NUM_THREADS, which a parallel sweep sets to its share of the cores
     threads: int | None = None
+    # neither set: the cores // the runs alive on this machine, kept up to date (src/runner/_train/threads.py)
+    share_cores: bool = True
     tune_malloc: bool = True  # keep large buffers in glibc's heap between steps (src/runner/_train/allocator.py)
     resume: bool = True  # re-running into a run folder skips a finished run and continues an unfinished one
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)

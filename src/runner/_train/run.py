@@ -74,7 +74,7 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
     root = job.settings.root
     if root.tune_malloc:
         tune_malloc()
-    used_threads = threads.apply(root.threads)
+    cores = threads.Threads(root.threads, root.share_cores)  # registers while the trainer runs
     L.seed_everything(root.seed, workers=True, verbose=False)
     datamodule, model = build(job)
     model.identity = job.run_key
@@ -98,6 +98,7 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
             checkpoint,
             last,
             throughput,
+            cores,
             Progress(),
             *probe.callbacks(job.settings.probe, folder),
             interrupt.stop_after_step(signals, folder),
@@ -116,7 +117,7 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
         "monitor": monitor,
         "monitor_mode": task.monitor_mode,
         "baseline": task.baseline,
-        "threads": used_threads,
+        "machine": cpu.machine(),  # one seed's result depends on the CPU's kernels
     }
     best = float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None
     if model.diverged_at is not None:
@@ -140,6 +141,7 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
         outcome["best_val"] = {task.monitor: best}
     per_process = throughput.tokens_per_s  # rank 0's part of every batch
     outcome["train_tokens_per_s"] = per_process * trainer.world_size if per_process is not None else None
+    outcome.update(cores.record())  # after the test: every change of the share
     return outcome
 
 
