@@ -246,8 +246,13 @@ class Job:
 
 def _unreadable(path: Path, exc: BaseException, lost: str) -> str:
     """One line naming a damaged file, why it cannot be read and what is left out."""
-    why = str(exc).splitlines()[0][:160] if str(exc) else ""
-    return f"{path}: cannot be read ({type(exc).__name__}{': ' + why if why else ''}); {lost} left out"
+    return f"{path}: cannot be read ({why(exc)}); {lost} left out"
+
+
+def why(exc: BaseException) -> str:
+    """An exception on one line: its type and its message, whitespace folded, cut to 200 characters."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message[:200]}" if message else type(exc).__name__
 
 
 def read(folder: Path, name: str | None = None) -> Job:

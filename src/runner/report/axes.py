@@ -5,7 +5,8 @@ group and the resolved config, less the seeds and the settings that do not chang
 The settings whose value is not the same in every job of a report are grouped into axes:
 
 - an option group (``cell``, ``grad``, ``optim``: :data:`runner._config.identity.GROUPS`, so a group
-  added there is an axis at once) with its settings, named ``clip_norm (max_norm=1)``: the option and
+  added there is an axis at once) with its settings, named ``clip_norm (max_norm=1)`` (``optim=sgd
+  (lr=0.1)`` outside the report's own columns, cell, data and grad): the option and
   those of its settings that differ between the jobs of the same option (or that the job's overrides
   set, where other jobs differ in it); ``none`` for ``grad=none``, whatever fields another handler has;
 - any other setting on its own, ``trainer.max_steps=30``, ``-`` where a job lacks it;
@@ -65,7 +66,8 @@ def describe(jobs: list[Job]) -> list[dict[str, str]]:
             if group in GROUPS:
                 if group in mine or group in FIXED:
                     given = set_by(job.label) & varying  # a setting typed alike for all tells none apart
-                    named[group] = _option(group, mine, settings, given)
+                    option = _option(group, mine, settings, given)
+                    named[group] = option if group in FIXED else f"{group}={option}"  # the columns name the first
             elif group in varying and group not in LENGTHS:
                 named[group] = f"{group}={mine.get(group, '-')}"
         out.append(named)

@@ -49,7 +49,7 @@ def read(paths: list[Path], targets: dict[str, float], problems: list[str] | Non
         try:
             jobs.append(load(folder, targets))
         except Exception as exc:  # any damage to any file of one folder must not cost the others' report
-            problems.append(f"{folder}: skipped, it cannot be read ({type(exc).__name__}: {str(exc)[:200]})")
+            problems.append(f"{folder}: skipped, it cannot be read ({run_job.why(exc)})")
     for job, named in zip(jobs, axes.describe(jobs), strict=True):
         length = axes.length(job)
         job.facets = {

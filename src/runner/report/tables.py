@@ -115,7 +115,7 @@ def verdict(pair: Comparison) -> str:
     """What happened, in words: ``both diverged in every seed``, ``neither beats the baseline``, ``gru better``,
     ``not resolved with 3 and 3 seeds``; where the final metric's t intervals overlap, it says so."""
     a, b, r = pair.a, pair.b, pair.result
-    name = {id(a): _value(pair, a), id(b): _value(pair, b)}
+    name = {id(a): axis_value(pair, a), id(b): axis_value(pair, b)}
     if a.diverged.k == a.n and b.diverged.k == b.n:
         return "both diverged in every seed"
     if not a.beats_baseline() and not b.beats_baseline():
@@ -145,7 +145,7 @@ def _overlap(a: Configuration, b: Configuration) -> bool:
     return s.low <= t.high and t.low <= s.high
 
 
-def _value(pair: Comparison, c: Configuration) -> str:
+def axis_value(pair: Comparison, c: Configuration) -> str:
     """The configuration's value on the axis compared: ``gru``, ``clip_norm (max_norm=1)``, ``optim=adam``."""
     return str(c.first.axes.get(pair.axis, "-"))
 
@@ -174,8 +174,8 @@ def comparisons(pairs: list[Comparison]) -> str:
                 a.facets["data"],
                 a.facets["seq_len"],
                 pair.axis,
-                _value(pair, a),
-                _value(pair, b),
+                axis_value(pair, a),
+                axis_value(pair, b),
                 pair.same or "–",
                 f"{a.n} / {b.n}",
                 f"{r.p:.2f}",
@@ -189,13 +189,13 @@ def comparisons(pairs: list[Comparison]) -> str:
 
 def verdicts(pairs: list[Comparison]) -> str:
     """The comparisons at a glance: one row per (data, what the pair shares, length), one column per pair."""
-    names = list(dict.fromkeys(f"{_value(p, p.a)} vs {_value(p, p.b)}" for p in pairs))
+    names = list(dict.fromkeys(f"{axis_value(p, p.a)} vs {axis_value(p, p.b)}" for p in pairs))
     rows: dict[tuple, dict[str, str]] = {}
     for pair in pairs:
         r = pair.result
         ci = f" [{r.low:.2f}, {r.high:.2f}]" if r.low is not None else ""
         key = (pair.a.facets["data"], pair.same or "–", pair.a.facets["seq_len"])
-        name = f"{_value(pair, pair.a)} vs {_value(pair, pair.b)}"
+        name = f"{axis_value(pair, pair.a)} vs {axis_value(pair, pair.b)}"
         rows.setdefault(key, {})[name] = f"{r.p:.2f}{ci}: {verdict(pair)}"
     head = ["data", "same", "seq_len", *(f"P({n.replace(' vs ', ' better than ')})" for n in names)]
     return markdown_table(head, [[*key, *(row.get(n, "") for n in names)] for key, row in rows.items()])
