@@ -130,7 +130,8 @@ def test_jobs_read_back_from_their_folders(sweep):
     ok = [j for j in jobs(sweep) if j.status == "ok"]
     assert len(ok) == 6
     for job in ok:
-        assert job.facets == {**job.facets, "data": "adding", "seq_len": 8, "grad": "none", "length_key": "data.seq_len"}
+        expected = {"data": "adding", "seq_len": 8, "grad": "none", "length_key": "data.seq_len"}
+        assert job.facets == {**job.facets, **expected}
         assert job.monitor == "mse" and job.baseline == pytest.approx(1 / 6)
         assert job.target == pytest.approx(1 / 12)  # halfway from the baseline to a perfect 0
         assert [step for step, _ in job.curve] == [1, 3, 5]  # a validation every 2 steps, as metrics.csv logs it

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runner._run_folder.job import Job
-from runner.report import aggregate, stats, tables
+from runner.report import aggregate, stats, verdict
 
 T_975 = {2: 4.302653, 5: 2.570582}  # Student's t, 97.5th percentile, by degrees of freedom (printed tables)
 Z_975 = 1.959964
@@ -121,7 +121,7 @@ def seeds(cell: str, finals: list[float | None], grad: str = "none") -> list[Job
 
 def verdict_of(a: list[Job], b: list[Job]) -> str:
     (pair,) = aggregate.comparisons(aggregate.group(a + b))
-    return tables.verdict(pair)
+    return verdict.verdict(pair)
 
 
 def test_two_configurations_that_diverged_in_every_seed_are_not_called_unresolved():
@@ -151,7 +151,7 @@ def test_clipping_against_none_within_one_cell_is_compared():
         *seeds("gru", [0.02, 0.03, 0.04], "clip_norm (max_norm=1)"),
     ]
     pairs = aggregate.comparisons(aggregate.group(jobs))
-    found = {(p.axis, tables.axis_value(p, p.a), tables.axis_value(p, p.b), p.same) for p in pairs}
+    found = {(p.axis, verdict.axis_value(p, p.a), verdict.axis_value(p, p.b), p.same) for p in pairs}
     # rnn without clipping against gru with it differ on two axes: no row
     assert found == {
         ("cell", "rnn", "gru", "grad=clip_norm (max_norm=1)"),

@@ -11,6 +11,7 @@ from runner._run_folder.run_dir import Status
 from runner.report.aggregate import SOLVED_BY, Comparison, Configuration, longest_solved
 from runner.report.facets import FACETS, cell_key
 from runner.report.markdown import fmt, markdown_table, mean_interval, rate_text
+from runner.report.verdict import axis_value, verdict
 
 QUANTILE = 99  # of the gradient norms before the handler
 
@@ -109,45 +110,6 @@ def solved_lengths(configs: list[Configuration]) -> str:
             )
         rows.append([data, name, *([rest] if _others(configs) else []), *entries])
     return markdown_table(head, rows) + f"\n\n(solved: at least {SOLVED_BY:.0%} of the seeds reach the target)"
-
-
-def verdict(pair: Comparison) -> str:
-    """What happened, in words: ``both diverged in every seed``, ``neither beats the baseline``, ``gru better``,
-    ``not resolved with 3 and 3 seeds``; where the final metric's t intervals overlap, it says so."""
-    a, b, r = pair.a, pair.b, pair.result
-    name = {id(a): axis_value(pair, a), id(b): axis_value(pair, b)}
-    if a.diverged.k == a.n and b.diverged.k == b.n:
-        return "both diverged in every seed"
-    if not a.beats_baseline() and not b.beats_baseline():
-        return "neither beats the baseline" + _all_diverged(pair, name)
-    if r.low is None:
-        return "no interval below 2 seeds a side"
-    overlap = _overlap(a, b)
-    if r.resolved:
-        winner = a if r.p > 0.5 else b
-        text = f"{name[id(winner)]} better" + _all_diverged(pair, name)
-        if not winner.beats_baseline():
-            text += ", though it does not beat the baseline"
-        return text + (", yet their 95 % intervals of the final metric overlap" if overlap else "")
-    return f"not resolved with {a.n} and {b.n} seeds" + ("; their 95 % intervals overlap" if overlap else "")
-
-
-def _all_diverged(pair: Comparison, name: dict[int, str]) -> str:
-    lost = [name[id(c)] for c in (pair.a, pair.b) if c.n and c.diverged.k == c.n]
-    return f" ({lost[0]} diverged in every seed)" if lost else ""
-
-
-def _overlap(a: Configuration, b: Configuration) -> bool:
-    """The t intervals of the two final metrics share some values (False where either has none)."""
-    s, t = a.final, b.final
-    if s is None or t is None or s.low is None or t.low is None:
-        return False
-    return s.low <= t.high and t.low <= s.high
-
-
-def axis_value(pair: Comparison, c: Configuration) -> str:
-    """The configuration's value on the axis compared: ``gru``, ``clip_norm (max_norm=1)``, ``optim=adam``."""
-    return str(c.first.axes.get(pair.axis, "-"))
 
 
 def comparisons(pairs: list[Comparison]) -> str:
