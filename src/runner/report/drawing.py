@@ -66,10 +66,12 @@ def length_x(config: Configuration) -> float:
     return config.facets["seq_len"] if config.facets["seq_len"] is not None else 1
 
 
-def where(name: str, length: Any, configs: list[Configuration]) -> str:
-    """A panel's title: ``grad: none, data.seq_len 20``; the length left out where the dataset has none."""
+def where(name: str | None, length: Any, configs: list[Configuration]) -> str:
+    """A panel's title: ``grad: none, data.seq_len 20``; the length left out where the dataset has none; without
+    a gradient setting, the length alone (``every run`` where there is none)."""
     key = next((c.facets["length_key"] for c in configs if c.facets["length_key"]), "seq_len")
-    return f"grad: {name}" + (f", {key} {length}" if length is not None else "")
+    at = f"{key} {length}" if length is not None else ""
+    return ", ".join(filter(None, [name and f"grad: {name}", at])) or "every run"
 
 
 def scored(configs: list[Configuration]) -> Job:

@@ -105,16 +105,21 @@ def learning_curves(configs: list[Configuration], path: Path) -> Path:
             panel = [c for c in configs if c.setting == name and c.facets["seq_len"] == length]
             drawn = False
             for c in panel:
-                curves = [j.curve for j in c.seeds if j.curve]
-                drawn = drawn or bool(curves)
+                color = colors[drawing.line(c)]
+                # the mean over the seeds that ran to the end: one that diverged would end it early, in a jump
+                curves = [j.curve for j in c.seeds if j.curve and j.status != "diverged"]
                 if curves:
                     steps, mean, low, high = drawing.mean_band(curves)
-                    ax.plot(steps, mean, color=colors[drawing.line(c)], linewidth=1.3)
-                    ax.fill_between(steps, low, high, color=colors[drawing.line(c)], alpha=drawing.BAND, linewidth=0)
+                    ax.plot(steps, mean, color=color, linewidth=1.3)
+                    ax.fill_between(steps, low, high, color=color, alpha=drawing.BAND, linewidth=0)
+                for j in (j for j in c.seeds if j.curve and j.status == "diverged"):
+                    ax.plot(*zip(*j.curve, strict=True), color=color, linewidth=0.9, linestyle=":")
+                    ax.plot([j.curve[-1][0]], [j.curve[-1][1]], marker="x", color=color, linestyle="none")
+                drawn = drawn or any(j.curve for j in c.seeds)
             for baseline in {c.scored.baseline for c in panel if c.scored.baseline is not None}:
                 ax.axhline(baseline, **drawing.BASELINE)
-            if not drawn:
-                drawing.empty(ax, _no_curve(panel))
+            if not drawn or (panel and all(j.status == "diverged" for c in panel for j in c.seeds)):
+                drawing.empty(ax, _no_curve(panel, drawn))
             ax.set_title(drawing.where(name, length, configs).replace(", ", "\n", 1), fontsize=9)
             ax.grid(alpha=0.3)
             if row == len(panels) - 1:
@@ -123,7 +128,8 @@ def learning_curves(configs: list[Configuration], path: Path) -> Path:
     drawing.y_scale(axes[0][0], scored)
     _cut_blown_up(axes, configs)
     extra = [
-        Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean over seeds, range of the seeds"),
+        Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean over the seeds that ran on, their range"),
+        Line2D([], [], color="k", linestyle=":", marker="x", label="a seed that diverged (to its last validation)"),
         Line2D([], [], label="memoryless baseline", **drawing.BASELINE),
     ]
     drawing.legend(fig, colors, extra)
@@ -178,7 +184,7 @@ def _cut_blown_up(axes: Any, configs: list[Configuration]) -> None:
             ax.text(
                 0.5,
                 0.97,
-                f"cut at {CUT}× the baseline: curves leave the top",
+                f"↑ cut at {CUT}× the baseline",
                 transform=ax.transAxes,
                 ha="center",
                 va="top",
@@ -187,15 +193,15 @@ def _cut_blown_up(axes: Any, configs: list[Configuration]) -> None:
             )
 
 
-def _no_curve(panel: list[Configuration]) -> str:
-    """Why a panel of learning curves is empty."""
+def _no_curve(panel: list[Configuration], drawn: bool) -> str:
+    """Why a panel of learning curves is empty, or holds only runs that diverged."""
     if not panel:
         return "not in this sweep"
     seeds = [j for c in panel for j in c.seeds]
     if seeds and all(j.status == "diverged" for j in seeds):
         steps = sorted(j.record.get("diverged_at_step") for j in seeds if j.record.get("diverged_at_step") is not None)
         at = f" (at step {steps[0]}{f' to {steps[-1]}' if steps[-1] != steps[0] else ''})" if steps else ""
-        return f"no curve: every seed diverged{at}\nbefore its first finite validation"
+        return f"every seed diverged{at}" + ("" if drawn else "\nbefore its first finite validation: no curve")
     return "no curve: no run logged a validation"
 
 
@@ -230,7 +236,7 @@ def divergence(configs: list[Configuration], path: Path) -> Path:
                     apart=lambda x, half=half: (x - half, x + half),
                 )
         drawing.baseline_line(finals, [c for c in configs if c.facets["seq_len"] == length], lambda c: 0)
-        rates.set_title(drawing.where("", length, configs).removeprefix("grad: , ") or "every run", fontsize=10)
+        rates.set_title(drawing.where(None, length, configs), fontsize=10)
         rates.set_ylim(-0.03, 1.03)
         long = max(len(s) for s in settings) > 8
         finals.set_xticks(range(len(settings)), settings, rotation=25 if long else 0, ha="right" if long else "center")
