@@ -9,7 +9,7 @@ import pytest
 
 from conftest import fake_distribution, runner
 from runner._run_folder.job import Job
-from runner.report import aggregate, axes, document, tables
+from runner.report import aggregate, axes, document, drawing, plots, tables
 
 TINY = [
     "data.batch_size=16",
@@ -205,3 +205,41 @@ def test_any_group_or_setting_that_varies_is_an_axis_named_by_the_config():
     assert axes.length(jobs[0]) == ("data.seq_len", 5) and axes.length(jobs[1]) is None
     lrs = [job({**base, "optim": "sgd"}, {"optim": {"lr": lr}}) for lr in (0.1, 0.01)]
     assert [n["optim"] for n in axes.describe(lrs)] == ["optim=sgd (lr=0.1)", "optim=sgd (lr=0.01)"]
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Each figure the report draws, kept open instead of saved (name -> matplotlib Figure)."""
+    kept = {}
+    monkeypatch.setattr(drawing, "save", lambda fig, path: kept.setdefault(path.name, fig) and path)
+    return kept
+
+
+def test_the_divergence_plot_puts_each_gradient_setting_in_a_place_of_its_own(root, figures, tmp_path):
+    configs = aggregate.group(document.read([root / "adding"], {}))
+    plots.divergence(configs, tmp_path / "divergence.png")
+    rates, finals = figures["divergence.png"].axes[:2]
+    assert [t.get_text() for t in finals.get_xticklabels()] == ["clip_norm", "none"]  # no log ticks to overlap
+    assert rates.get_xscale() == "linear" and "gradient setting" in finals.get_xlabel()
+    # every line (cell and step size) at its own x within each place, none drawn on top of another
+    xs = [x for line in rates.get_lines() for x in line.get_xdata() if line.get_marker() == "o"]
+    assert len(xs) == 8 and len(set(xs)) == 8 and all(-0.5 < x < 1.5 for x in xs)
+    assert sorted(round(x) for x in xs) == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_a_panel_where_every_seed_diverged_says_so(root, figures, tmp_path):
+    configs = aggregate.group(document.read([root / "adding"], {}))
+    plots.learning_curves([c for c in configs if "1e+30" in c.first.variant], tmp_path / "curves.png")
+    said = [t.get_text() for ax in figures["curves.png"].axes for t in ax.texts]
+    assert len(said) == 2 and all(text.startswith("every seed diverged") for text in said)
+
+
+def test_the_final_metric_interval_is_the_band_its_legend_shows(root, figures, tmp_path):
+    configs = [c for c in aggregate.group(document.read([root / "adding"], {})) if "lr=0.1" in c.first.variant]
+    plots.final_vs_length(configs, tmp_path / "final.png")  # one length: each mean's interval a short band
+    fig = figures["final.png"]
+    assert not [c for ax in fig.axes for c in ax.containers]  # no error bars
+    assert all(ax.collections for ax in fig.axes)  # bands
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "mean, its 95 % t interval (band)" in labels
+    assert [ax.get_xlabel() for ax in fig.axes] == ["data.seq_len (time steps)"] * 2  # what varies, no "copy:"
