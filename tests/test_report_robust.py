@@ -170,13 +170,14 @@ def test_damaged_files_are_named_and_skipped(root, tmp_path):
     record = (folders[1] / "results.json").read_text()
     (folders[1] / "results.json").write_text(record[: len(record) // 2])
     (folders[2] / ".hydra" / "config.yaml").write_text("cell: [\n")
+    (folders[3] / "task.json").write_text('{"inputs": "re')
     out = runner(str(sweep), cwd=tmp_path, module="runner.report")
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("runner.report: ") for line in lines)
+    assert len(lines) == 4 and all(line.startswith("runner.report: ") for line in lines)
     assert f"{folders[0]}/metrics.csv: cannot be read (UnicodeDecodeError" in out.stderr
     assert f"{folders[1]}/results.json: cannot be read" in out.stderr and "unfinished" in out.stderr
-    assert f"{folders[2]}: skipped" in out.stderr
+    assert f"{folders[2]}: skipped" in out.stderr and f"{folders[3]}/task.json: cannot be read" in out.stderr
     text = (sweep / "report.md").read_text()
     assert "## Files that could not be read" in text and "7 jobs" in text and "1 unfinished" in text
 

@@ -7,7 +7,8 @@ differ only in their seeds are replicates of one configuration
 (src/runner/_config/replicates.py): one row each, with the statistics of src/runner/report/stats.py
 (src/runner/report/aggregate.py groups them). Failed, diverged and unfinished jobs are
 counted in their configuration's row and listed one by one at the end, never
-dropped.
+dropped. A file that cannot be read is named on one line of stderr and in the
+report, and left out; the report is written from the rest (docs/report.md).
 """
 
 from __future__ import annotations
