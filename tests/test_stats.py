@@ -129,10 +129,14 @@ def test_two_configurations_that_diverged_in_every_seed_are_not_called_unresolve
 
 
 def test_the_better_of_two_that_are_both_worse_than_the_baseline_is_not_called_better():
-    worse = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [2.0, 3.0, 4.0]))  # baseline 1/6
-    assert worse == "neither beats the baseline"
+    worse = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [0.8, 0.9, 1.0]))  # baseline 1/6
+    assert worse == "neither beats the baseline"  # not "rnn better", though every seed of rnn is
+    far = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [2.0, 3.0, 4.0]))  # > 10 x the baseline
+    assert far == "neither beats the baseline (gru blew up in every seed)"
     lost = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [None] * 3))
     assert lost == "neither beats the baseline (gru diverged in every seed)"
+    blew = verdict_of(seeds("rnn", [0.01, 0.011, 0.012]), seeds("gru", [None, 5.0, 5.01]))  # > 10 x 1/6
+    assert blew == "rnn better (gru blew up in every seed)"
 
 
 def test_a_resolved_difference_says_whether_the_intervals_overlap():

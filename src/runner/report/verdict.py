@@ -34,8 +34,14 @@ def verdict(pair: Comparison) -> str:
 
 
 def _all_diverged(pair: Comparison, name: dict[int, str]) -> str:
-    lost = [name[id(c)] for c in (pair.a, pair.b) if c.n and c.diverged.k == c.n]
-    return f" ({lost[0]} diverged in every seed)" if lost else ""
+    """`` (gru diverged in every seed)``, `` (rnn blew up in every seed)`` (some seeds may have diverged)."""
+    said = []
+    for c in (pair.a, pair.b):
+        if c.n and c.diverged.k == c.n:
+            said.append(f"{name[id(c)]} diverged in every seed")
+        elif c.n and c.blown_up.k and c.diverged.k + c.blown_up.k == c.n:
+            said.append(f"{name[id(c)]} blew up in every seed")
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def _overlap(a: Configuration, b: Configuration) -> bool:
