@@ -77,15 +77,15 @@ def test_seeds_share_a_replicate_id_that_results_json_and_the_report_agree_on(sw
 
 def test_a_configuration_row_has_n_an_interval_and_a_solve_rate(sweep):
     configs = aggregate.group(jobs(sweep))
-    trained = [c for c in configs if c.first.variant == "optim.lr=0.1" and c.facets["seq_len"] == 8]
+    trained = [c for c in configs if c.first.variant == "optim=sgd (lr=0.1)" and c.facets["seq_len"] == 8]
     assert {c.facets["cell"] for c in trained} == {"rnn", "gru"}
     for c in trained:
         assert c.n == 3 and c.final.n == 3 and c.final.low < c.final.mean < c.final.high
         assert (c.solved.k, c.solved.n) == (0, 3)  # 6 steps: nowhere near halfway to a perfect score
         assert c.solved.high == pytest.approx(0.5615, abs=1e-4)  # Wilson, 0 of 3
     easy = aggregate.group(jobs(sweep, {"mse": 1e9}))  # a target every run beats
-    assert all(c.solved.k == 3 for c in easy if c.first.variant == "optim.lr=0.1" and c.facets["seq_len"] == 8)
-    blown = [c for c in configs if c.first.variant == "optim.lr=1e+30"]
+    assert all(c.solved.k == 3 for c in easy if c.first.variant == "optim=sgd (lr=0.1)" and c.facets["seq_len"] == 8)
+    blown = [c for c in configs if c.first.variant == "optim=sgd (lr=1e+30)"]
     assert len(blown) == 2 and all(c.diverged.k == 3 and c.final is None and c.solved.k == 0 for c in blown)
     (failed,) = [c for c in configs if c.count("failed")]
     assert failed.n == 0 and failed.count("failed") == 1
@@ -103,8 +103,8 @@ def test_report_md_aggregates_and_still_lists_every_job(sweep):
     assert sum("| 3/3 [0.44, 1.00] |" in r for r in rows) == 2  # the diverged ones
     assert sum("| 0 | – |" in r and "| 1 failed |" in r for r in rows) == 1  # no seed got to train
     resolved = text.split("## Which differences are resolved")[1].split("##")[0]
-    assert "| rnn | gru | 3 / 3 |" in resolved
-    assert "not resolved with 3 and 3 seeds" in resolved  # both diverged every time: no difference
+    assert "| cell | rnn | gru | grad=none, optim=sgd (lr=0.1) | 3 / 3 |" in resolved
+    assert "| both diverged in every seed |" in resolved  # lr 1e30: no difference to resolve, and none to seek
     every = text.split("## Every job")[1]
     assert "<details>" in every and len(re.findall(r"^\| (rnn|gru) \|", every, re.M)) == 13
     assert every.count("| diverged at step") == 6 and "| failed: ValueError: data.seq_len must be at least 2" in every
@@ -119,14 +119,19 @@ def test_a_single_seed_sweep_says_it_has_no_interval(sweep, tmp_path):
     assert "no interval (n = 1)" in text and "seed=range(5)" in text
     rows = [r for r in text.split("## Configurations")[1].split("##")[0].splitlines() if r.startswith("| rnn")]
     assert rows and all("| 1 | val mse |" in r or "| 0 | – |" in r for r in rows)
-    assert "no interval below 2 seeds a side" in text
+    resolved = text.split("## Which differences are resolved")[1].split("##")[0]
+    rows = [r.split(" | ") for r in resolved.splitlines() if r.startswith("| adding")]
+    assert rows and all(r[6] == "1 / 1" and r[8] == "–" for r in rows)  # no bootstrap interval from one seed
+    said = ("no interval below 2 seeds a side", "neither beats the baseline", "both diverged in every seed")
+    assert all(r[-1].startswith(said) for r in rows) and "both diverged in every seed |" in {r[-1] for r in rows}
 
 
 def test_jobs_read_back_from_their_folders(sweep):
     ok = [j for j in jobs(sweep) if j.status == "ok"]
     assert len(ok) == 6
     for job in ok:
-        assert job.facets == {**job.facets, "data": "adding", "seq_len": 8, "grad": "none", "threshold": None}
+        expected = {"data": "adding", "seq_len": 8, "grad": "none", "length_key": "data.seq_len"}
+        assert job.facets == {**job.facets, **expected}
         assert job.monitor == "mse" and job.baseline == pytest.approx(1 / 6)
         assert job.target == pytest.approx(1 / 12)  # halfway from the baseline to a perfect 0
         assert [step for step, _ in job.curve] == [1, 3, 5]  # a validation every 2 steps, as metrics.csv logs it
@@ -162,7 +167,7 @@ def test_the_quick_study_sweeps_seeds_as_replicates(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     (sweep,) = (tmp_path / "multirun" / "long_term_deps_quick").iterdir()
-    found = [document.load(folder, {}) for folder in document.run_folders([sweep])]
+    found = document.read([sweep], {})
     grid = {(j.facets["seq_len"], j.facets["grad"]) for j in found}
     assert len(found) == 6 and grid == {(n, g) for n in (10, 20, 40) for g in ("none", "clip_norm")}
     assert all(j.status == "ok" and j.facets["cell"] == "rnn" and j.grad_flow for j in found)

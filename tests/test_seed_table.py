@@ -47,3 +47,19 @@ def test_one_row_per_configuration_with_each_seed_and_the_mean_of_those_that_fin
         "| init=irnn | **0.02** (0.01 / 0.03) | **0.1** of 1 (diverged at 774 / 0.1) |",
         "| init=tanh_rnn | **0.18** (0.2 / 0.16) | **0.16** (0.17 / 0.15) |",
     ]
+
+
+def test_a_dataset_without_seq_len_gets_one_column_and_a_damaged_record_is_named(tmp_path, capsys):
+    job(tmp_path, 0, ["cell=rnn", "seed=0"], 0, 0, 0.2)
+    job(tmp_path, 1, ["cell=rnn", "seed=1"], 0, 1, 0.4)
+    for number in (0, 1):  # a plugin's task with no length setting
+        folder = next(tmp_path.glob(f"{number}_*"))
+        record = run_dir.read_results(folder)
+        record["config"] = {"data": {"num_train": 64}}
+        run_dir.write_results(folder, record)
+    job(tmp_path, 2, ["cell=rnn", "seed=2"], 0, 2, 0.9)
+    damaged = next(tmp_path.glob("2_*")) / "results.json"
+    damaged.write_text(damaged.read_text()[:40])
+    text = table(tmp_path)
+    assert "| configuration | mean (seeds) |" in text and "**0.3** (0.2 / 0.4)" in text
+    assert f"{damaged} cannot be read" in capsys.readouterr().err

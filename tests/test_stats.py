@@ -12,21 +12,22 @@ from pathlib import Path
 import pytest
 
 from runner._run_folder.job import Job
-from runner.report import aggregate, stats
+from runner.report import aggregate, stats, verdict
 
 T_975 = {2: 4.302653, 5: 2.570582}  # Student's t, 97.5th percentile, by degrees of freedom (printed tables)
 Z_975 = 1.959964
 
 
-def job(cell: str, seed: int, final: float | None, status: str = "ok", replicate: str = "") -> Job:
+def job(cell: str, seed: int, final: float | None, status: str = "ok", grad: str = "none") -> Job:
     """A finished adding-task job as the report reads it back (MSE, baseline 1/6, target halfway)."""
     return Job(
         path=Path(f"{cell}-{seed}"),
-        facets={"cell": cell, "data": "adding", "seq_len": 20, "grad": "none", "threshold": None},
+        facets={"cell": cell, "data": "adding", "seq_len": 20, "grad": grad, "length_key": "data.seq_len"},
+        axes={"cell": cell, "grad": grad},
         status=status,
         record={"status": status, "monitor": "val/mse", "val": {"mse": final}, "baseline": {"mse": 1 / 6}},
         config={"seed": seed},
-        replicate=replicate or cell,
+        replicate=f"{cell}-{grad}",
         target=1 / 12,
     )
 
@@ -112,3 +113,60 @@ def test_comparisons_pair_the_cells_of_one_setting():
     assert named == [("rnn", "lstm"), ("rnn", "gru"), ("lstm", "gru")]
     # lstm 0.001, 0.0015, 0.002 against gru 0.002, 0.003, 0.004: 8 pairs won, one tie
     assert [p.result.p for p in pairs] == [0.0, 0.0, pytest.approx(8.5 / 9)]
+
+
+def seeds(cell: str, finals: list[float | None], grad: str = "none") -> list[Job]:
+    return [job(cell, i, f, "ok" if f is not None else "diverged", grad) for i, f in enumerate(finals)]
+
+
+def verdict_of(a: list[Job], b: list[Job]) -> str:
+    (pair,) = aggregate.comparisons(aggregate.group(a + b))
+    return verdict.verdict(pair)
+
+
+def test_two_configurations_that_diverged_in_every_seed_are_not_called_unresolved():
+    assert verdict_of(seeds("rnn", [None] * 3), seeds("gru", [None] * 3)) == "both diverged in every seed"
+
+
+def test_the_better_of_two_that_are_both_worse_than_the_baseline_is_not_called_better():
+    worse = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [0.8, 0.9, 1.0]))  # baseline 1/6
+    assert worse == "neither beats the baseline"  # not "rnn better", though every seed of rnn is
+    far = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [2.0, 3.0, 4.0]))  # > 10 x the baseline
+    assert far == "neither beats the baseline (gru blew up in every seed)"
+    lost = verdict_of(seeds("rnn", [0.5, 0.6, 0.7]), seeds("gru", [None] * 3))
+    assert lost == "neither beats the baseline (gru diverged in every seed)"
+    blew = verdict_of(seeds("rnn", [0.01, 0.011, 0.012]), seeds("gru", [None, 5.0, 5.01]))  # > 10 x 1/6
+    assert blew == "rnn better (gru blew up in every seed)"
+
+
+def test_a_resolved_difference_says_whether_the_intervals_overlap():
+    apart = verdict_of(seeds("rnn", [0.01, 0.011, 0.012]), seeds("gru", [0.1, 0.101, 0.102]))
+    assert apart == "rnn better"  # every seed of rnn beats every seed of gru, the t intervals far apart
+    close = verdict_of(seeds("rnn", [0.01, 0.05, 0.09]), seeds("gru", [0.1, 0.11, 0.14]))
+    assert close == "rnn better, yet their 95 % intervals of the final metric overlap"
+    mixed = verdict_of(seeds("rnn", [0.01, 0.1, 0.05]), seeds("gru", [0.02, 0.09, 0.06]))
+    assert mixed == "not resolved with 3 and 3 seeds; their 95 % intervals overlap"
+
+
+def test_clipping_against_none_within_one_cell_is_compared():
+    jobs = [
+        *seeds("rnn", [0.01, 0.011, 0.012], "clip_norm (max_norm=1)"),
+        *seeds("rnn", [None, None, 0.3]),
+        *seeds("gru", [0.02, 0.03, 0.04], "clip_norm (max_norm=1)"),
+    ]
+    pairs = aggregate.comparisons(aggregate.group(jobs))
+    found = {(p.axis, verdict.axis_value(p, p.a), verdict.axis_value(p, p.b), p.same) for p in pairs}
+    # rnn without clipping against gru with it differ on two axes: no row
+    assert found == {
+        ("cell", "rnn", "gru", "grad=clip_norm (max_norm=1)"),
+        ("grad", "clip_norm (max_norm=1)", "none", "cell=rnn"),
+    }
+    assert [p.axis for p in pairs] == ["cell", "grad"]  # along the cell first
+
+
+def test_a_run_far_past_the_baseline_is_blown_up():
+    assert job("rnn", 0, 10 / 6 + 0.01).blown_up  # more than 10 times the baseline of 1/6
+    assert not job("rnn", 0, 10 / 6 - 0.01).blown_up
+    assert not job("rnn", 0, None, "diverged").blown_up  # a divergence is said as such
+    (config,) = aggregate.group(seeds("rnn", [0.1, 5.0, None]))
+    assert (config.blown_up.k, config.blown_up.n) == (1, 3)

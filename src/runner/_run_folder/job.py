@@ -10,6 +10,7 @@ Nothing here imports torch or lightning.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 import time
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 from omegaconf import OmegaConf
 
-from runner._config import replicates
+from runner._config import identity, replicates
 from runner._config.job import JobConfig
 from runner._run_folder import run_dir
 from runner._run_folder.run_dir import Status
@@ -30,7 +31,11 @@ from runner.task import PERFECT, Task
 # task.json (the runner's first commits) record none, and get the Task's default.
 DEFAULT_MODE: Literal["min", "max"] = next(f.default for f in dataclasses.fields(Task) if f.name == "monitor_mode")
 NORM = "grad/norm_before"  # metrics.csv: the gradient's global L2 norm before the handler
+NORM_AFTER = "grad/norm_after"  # metrics.csv: the same norm after the handler
+CHANGED = "grad/clipped"  # metrics.csv: 1 where the handler changed the gradient on that step
 CLIP_RATE = "grad/clip_rate"  # metrics.csv: the fraction of all steps so far that the handler changed
+BLOWN_UP = 10  # a run that ended ok but scores worse than this many times its baseline (lower is better)
+UNREADABLE = (OSError, ValueError, UnicodeDecodeError, csv.Error)  # a damaged file: truncated, garbage, a bad row
 
 
 @dataclass
@@ -52,12 +57,14 @@ class Job:
     task: Task | None = None  # task.json; None before training started (and in folders older than it)
     replicate: str = ""  # runner._config.replicates: the same for every seed of one configuration
     label: str = ""  # the configuration's overrides, seeds left out
+    experiment: dict[str, Any] = field(default_factory=dict)  # runner._config.identity.replicate_key: what it ran
+    problems: list[str] = field(default_factory=list)  # the files of its folder that could not be read, and why
     wall_s: float | None = None  # to the record; a running job: until now; a killed one: until its last write
     # What the sweep report makes of the job among those it compares (runner.report.document.load and read):
     # they depend on the other jobs and on --target, which the folder cannot know.
     facets: dict[str, Any] = field(default_factory=dict)  # runner.report.facets
-    hidden: list[str] = field(default_factory=list)  # the label's overrides that the facets do not show
-    variant: str = ""  # those that tell it apart from the other jobs of the report ('' when none)
+    axes: dict[str, str] = field(default_factory=dict)  # runner.report.axes: what varies, in words, by axis
+    variant: str = ""  # the axes besides cell, data, length and grad that tell it apart ('' when none)
     target: float | None = None  # the score that counts as solved
     reached_at: int | None = None  # the first validation step at which the metric beat the target
 
@@ -149,6 +156,19 @@ class Job:
             self.status == Status.ok and None not in (self.final, self.target) and self.beats(self.final, self.target)
         )
 
+    @property
+    def blown_up(self) -> bool:
+        """Ended ok but scores worse than :data:`BLOWN_UP` times the memoryless baseline, or not finitely.
+
+        Only where lower is better and the baseline is positive (an error, a loss): a run that far past
+        what a constant prediction scores has been thrown off, though its loss stayed finite.
+        """
+        if self.status != Status.ok or not self.monitor or self.higher_is_better:
+            return False
+        if self.final is None:
+            return True
+        return self.baseline is not None and self.baseline > 0 and self.final > BLOWN_UP * self.baseline
+
     # -- how far it got ---------------------------------------------------------------------------------------
     @property
     def total(self) -> int | None:
@@ -174,10 +194,13 @@ class Job:
     # -- metrics.csv and grad_flow.csv, read when asked: the status command needs little of them ----------------
     @cached_property
     def _logged(self) -> dict[str, list[tuple[int, float]]]:
-        columns = [column for column in (self.metric, NORM, CLIP_RATE) if column]
-        if self.path is None:
-            return {column: [] for column in columns}
-        return run_dir.metric_columns(self.path, columns)
+        columns = [column for column in (self.metric, NORM, NORM_AFTER, CHANGED, CLIP_RATE) if column]
+        if self.path is not None:
+            try:
+                return run_dir.metric_columns(self.path, columns)
+            except UNREADABLE as exc:
+                self.problems.append(_unreadable(self.path / run_dir.METRICS, exc, "its curves and gradient norms"))
+        return {column: [] for column in columns}
 
     @property
     def curve(self) -> list[tuple[int, float]]:
@@ -194,13 +217,42 @@ class Job:
         """The fraction of all steps the gradient handler changed, as last logged."""
         return self._logged[CLIP_RATE][-1][1] if self._logged[CLIP_RATE] else None
 
+    @property
+    def clips(self) -> bool | None:
+        """Whether the handler clips: it changed the gradient on some logged step, and never made it longer.
+
+        A handler that adds noise changes the gradient too, but lengthens it: its rate of change is no clip
+        rate. None where no logged step says (a handler that never acted, or no norms logged).
+        """
+        before, after = dict(self._logged[NORM]), dict(self._logged[NORM_AFTER])
+        changed = [step for step, c in self._logged[CHANGED] if c > 0 and math.isfinite(before.get(step, math.nan))]
+        if not changed:
+            return None
+        return all(after.get(step, 0.0) <= before[step] * (1 + 1e-5) for step in changed)
+
     @cached_property
     def grad_flow(self) -> dict[int, list[float]]:
-        """Probed step -> ||dL/dh_t|| for t = 1..T; empty where the probe did not run."""
+        """Probed step -> ||dL/dh_t|| for t = 1..T; empty where the probe did not run (or its file is damaged)."""
         flow: dict[int, list[float]] = {}
-        for step, _, norm in run_dir.grad_flow(self.path) if self.path else []:
+        try:
+            rows = run_dir.grad_flow(self.path) if self.path else []
+        except UNREADABLE as exc:
+            self.problems.append(_unreadable(self.path / run_dir.GRAD_FLOW, exc, "its gradient flow"))
+            return {}
+        for step, _, norm in rows:
             flow.setdefault(step, []).append(norm)
         return flow
+
+
+def _unreadable(path: Path, exc: BaseException, lost: str) -> str:
+    """One line naming a damaged file, why it cannot be read and what is left out."""
+    return f"{path}: cannot be read ({why(exc)}); {lost} left out"
+
+
+def why(exc: BaseException) -> str:
+    """An exception on one line: its type and its message, whitespace folded, cut to 200 characters."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message[:200]}" if message else type(exc).__name__
 
 
 def read(folder: Path, name: str | None = None) -> Job:
@@ -208,8 +260,17 @@ def read(folder: Path, name: str | None = None) -> Job:
     folder = Path(folder)
     composed = run_dir.saved_config(folder)
     (choices, num), overrides = run_dir.hydra_job(folder), run_dir.overrides(folder)
+    problems = []
     record = run_dir.read_results(folder) or {}
-    described = replicates.describe(JobConfig(composed, choices, overrides))
+    if not record and (folder / run_dir.RESULTS).exists():  # read_results says None for a damaged file
+        problems.append(f"{folder / run_dir.RESULTS}: cannot be read (not JSON: truncated?); counted as unfinished")
+    try:
+        task = run_dir.read_task(folder)
+    except (*UNREADABLE, TypeError) as exc:  # TypeError: fields that are no Task's
+        task = None
+        problems.append(_unreadable(folder / run_dir.TASK, exc, "the task it declared"))
+    job_config = JobConfig(composed, choices, overrides)
+    described = replicates.describe(job_config)
     job = Job(
         path=folder,
         name=name or folder.name,
@@ -220,9 +281,11 @@ def read(folder: Path, name: str | None = None) -> Job:
         choices=choices,
         config=OmegaConf.to_container(composed, resolve=True),
         record=record,
-        task=run_dir.read_task(folder),
+        task=task,
         replicate=described["replicate"],
         label=described["replicate_label"],
+        experiment=identity.replicate_key(job_config.config, choices, job_config.seed_followers),
+        problems=problems,
     )
     job.wall_s = _wall_s(job, folder)
     return job

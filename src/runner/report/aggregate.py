@@ -9,7 +9,6 @@ compared.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,8 +18,8 @@ import numpy as np
 
 from runner._run_folder.job import Job
 from runner._run_folder.run_dir import FINISHED, Status
-from runner.report import stats
-from runner.report.facets import cell_key, setting
+from runner.report import axes, stats
+from runner.report.facets import cell_key
 
 SOLVED_BY = 0.8  # "solved at a length": in at least this fraction of the seeds
 
@@ -41,7 +40,8 @@ class Configuration:
 
     @property
     def setting(self) -> str:
-        return setting(self.facets)
+        """The gradient handler with the settings that tell it apart: ``none``, ``clip_norm (max_norm=1)``."""
+        return str(self.facets["grad"])
 
     @cached_property
     def scored(self) -> Job:
@@ -68,6 +68,25 @@ class Configuration:
     @cached_property
     def diverged(self) -> stats.Rate:
         return stats.rate(sum(j.status == Status.diverged for j in self.seeds), self.n)
+
+    @cached_property
+    def blown_up(self) -> stats.Rate:
+        """The seeds that ended ok far past the baseline (:attr:`runner._run_folder.job.Job.blown_up`)."""
+        return stats.rate(sum(j.blown_up for j in self.seeds), self.n)
+
+    @property
+    def clips(self) -> bool | None:
+        """Whether its handler clips (never lengthens the gradient it changes), as its seeds' logs show."""
+        said = [j.clips for j in self.seeds if j.clips is not None]
+        return all(said) if said else None
+
+    def beats_baseline(self) -> bool:
+        """Some seed ended better than the memoryless baseline (a diverged run never does)."""
+        baseline = self.scored.baseline
+        if baseline is None:
+            return True  # nothing to fall short of
+        better = (lambda v: v > baseline) if self.scored.higher_is_better else (lambda v: v < baseline)
+        return any(j.final is not None and better(j.final) for j in self.seeds)
 
     def count(self, status: Status | str) -> int:
         return sum(j.status == status for j in self.jobs)
@@ -101,33 +120,39 @@ def group(jobs: list[Job]) -> list[Configuration]:
     return [Configuration(members) for members in by_id.values()]
 
 
-def comparable(config: Configuration) -> tuple:
-    """What two configurations must share to be compared: data, length, gradient setting, other settings."""
-    f = config.facets
-    return str(f["data"]), f["seq_len"], config.setting, config.first.variant
-
-
 @dataclass
 class Comparison:
+    """Two configurations of one task and length that differ on one axis only (``axis``), all else equal."""
+
+    axis: str
     a: Configuration
     b: Configuration
     result: stats.Improvement
 
+    @property
+    def same(self) -> str:
+        """What the two share among the axes that vary: ``cell=rnn, optim=sgd (lr=0.1)``."""
+        return ", ".join(f"{k}={v}" if k in axes.FIXED else v for k, v in self.a.first.axes.items() if k != self.axis)
+
 
 def comparisons(configs: list[Configuration]) -> list[Comparison]:
-    """P(A better than B) for every pair of cells that share data, length, gradient setting and the rest,
-    in the order of the configurations (sort the jobs first)."""
-    groups: dict[tuple, list[Configuration]] = {}
-    for config in configs:
-        if config.n and config.scored.monitor:
-            groups.setdefault(comparable(config), []).append(config)
-    out = []
-    for members in groups.values():
-        members = sorted(members, key=lambda c: cell_key(c.facets["cell"]))
-        for a, b in itertools.combinations(members, 2):
-            if a.facets["cell"] != b.facets["cell"]:
-                out.append(Comparison(a, b, stats.improvement(a.scores(), b.scores(), a.scored.higher_is_better)))
-    return out
+    """P(A better than B) for every pair of configurations of one data and length that differ on exactly one
+    axis (the cell, the gradient setting, the optimiser, any setting the sweep varies), along the cell first,
+    then the gradient setting, then the others; pairs in the order of the configurations (sort the jobs first)."""
+    scored = [c for c in configs if c.n and c.scored.monitor]
+    found: dict[str, list[Comparison]] = {}
+    for i, a in enumerate(scored):
+        for b in scored[i + 1 :]:
+            if (a.facets["data"], a.facets["seq_len"]) != (b.facets["data"], b.facets["seq_len"]):
+                continue
+            differ = axes.differing(a.first.axes, b.first.axes)
+            if len(differ) == 1:
+                swap = differ == ["cell"] and cell_key(b.facets["cell"]) < cell_key(a.facets["cell"])  # rnn, lstm, gru
+                first, second = (b, a) if swap else (a, b)
+                result = stats.improvement(first.scores(), second.scores(), first.scored.higher_is_better)
+                found.setdefault(differ[0], []).append(Comparison(differ[0], first, second, result))
+    along = sorted(found, key=lambda k: (k not in axes.FIXED, axes.FIXED.index(k) if k in axes.FIXED else 0, k))
+    return [pair for k in along for pair in found[k]]
 
 
 def longest_solved(configs: list[Configuration]) -> dict[tuple, dict[str, Configuration | None]]:

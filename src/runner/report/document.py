@@ -7,45 +7,61 @@ differ only in their seeds are replicates of one configuration
 (src/runner/_config/replicates.py): one row each, with the statistics of src/runner/report/stats.py
 (src/runner/report/aggregate.py groups them). Failed, diverged and unfinished jobs are
 counted in their configuration's row and listed one by one at the end, never
-dropped.
+dropped. A file that cannot be read is named on one line of stderr and in the
+report, and left out; the report is written from the rest (docs/report.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
-from runner._config import naming
 from runner._run_folder import job as run_job
 from runner._run_folder.job import Job
 from runner._run_folder.run_dir import Status, run_folders
-from runner.report import aggregate, plots, tables
-from runner.report.facets import cell_key, facets, hidden_overrides
+from runner.report import aggregate, axes, plots, tables
+from runner.report.facets import cell_key
 
 
 def load(folder: Path, targets: dict[str, float]) -> Job:
-    """The job of one run folder, with what the report says of it alone: its facets and its target."""
+    """The job of one run folder, with what the report says of it alone: its target and when it reached it.
+
+    Its files are read here, once: a damaged one is named in ``job.problems`` and left out.
+    """
     job = run_job.read(folder)
-    job.facets = facets(job.choices, job.config)
-    job.hidden = hidden_overrides(job.label, job.config)
     job.target = targets.get(job.monitor, _halfway(job))
     if job.target is not None:
         job.reached_at = next((step for step, value in job.curve if job.beats(value, job.target)), None)
+    _ = job.curve, job.grad_flow  # every file read now (else when first asked): its problems known before writing
     return job
 
 
-def read(paths: list[Path], targets: dict[str, float]) -> list[Job]:
-    """The jobs of every run folder under ``paths``, each with its variant, in the report's order."""
-    jobs = [load(folder, targets) for folder in run_folders(paths)]
-    cells = naming.option_names([(str(j.facets["cell"]), j.config.get("cell") or {}) for j in jobs])
-    shared = set.intersection(*(set(j.hidden) for j in jobs)) if jobs else set()
-    for job, cell in zip(jobs, cells, strict=True):
-        job.facets["cell"] = cell  # the IRNN and the tanh RNN read apart (runner._config.naming)
-        # a setting every job has, such as a fixed command-line override, tells none apart; the cell's
-        # settings are in its name
-        job.variant = ",".join(o for o in job.hidden if o not in shared and not o.lstrip("+~").startswith("cell."))
+def read(paths: list[Path], targets: dict[str, float], problems: list[str] | None = None) -> list[Job]:
+    """The jobs of every run folder under ``paths``, each described among the others, in the report's order.
+
+    A folder that cannot be read at all (a damaged ``.hydra/``) is skipped, and said so in ``problems``.
+    """
+    problems = [] if problems is None else problems
+    jobs = []
+    for folder in run_folders(paths):
+        try:
+            jobs.append(load(folder, targets))
+        except Exception as exc:  # any damage to any file of one folder must not cost the others' report
+            problems.append(f"{folder}: skipped, it cannot be read ({run_job.why(exc)})")
+    for job, named in zip(jobs, axes.describe(jobs), strict=True):
+        length = axes.length(job)
+        job.facets = {
+            "cell": named["cell"],
+            "data": named["data"],
+            "seq_len": length and length[1],
+            "grad": named["grad"],
+            "length_key": length and length[0],
+        }
+        job.axes = {k: v for k, v in named.items() if k != axes.TASK}
+        job.variant = ", ".join(v for k, v in named.items() if k not in axes.FIXED)
     return sorted(jobs, key=sort_key)
 
 
@@ -60,8 +76,8 @@ def sort_key(job: Job) -> tuple:
     f = job.facets
     return (
         str(f["data"]),
-        str(f["grad"]),
-        _num(f["threshold"]),
+        axes.order(job, "grad"),
+        tuple(axes.order(job, a) for a in job.axes if a not in axes.FIXED),
         job.variant,
         cell_key(f["cell"]),
         _num(f["seq_len"]),
@@ -74,8 +90,8 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) else math.inf
 
 
-def write(jobs: list[Job], out: Path, sources: list[Path]) -> Path:
-    """report.md and its plots in ``out``, from jobs sorted by :func:`sort_key`."""
+def write(jobs: list[Job], out: Path, sources: list[Path], problems: list[str] = ()) -> Path:
+    """report.md and its plots in ``out``, from jobs sorted by :func:`sort_key`; ``problems``: folders skipped."""
     out.mkdir(parents=True, exist_ok=True)
     configs = aggregate.group(jobs)
     counts = {s: sum(j.status == s for j in jobs) for s in Status}
@@ -135,18 +151,27 @@ def write(jobs: list[Job], out: Path, sources: list[Path]) -> Path:
         ]
     norms = tables.gradient_norms(configs)
     if norms:
+        clips = tables.clipping(configs)
         text += [
-            "## Gradient norms and clipping",
+            "## Gradient norms" + (" and clipping" if clips else ""),
             "",
             "‖g‖: the global L2 norm of the gradient before the handler, on the logged steps "
-            "(`trainer.log_every_n_steps`) of all seeds; clip rate: the fraction of all steps the handler "
-            "changed.",
+            "(`trainer.log_every_n_steps`) of all seeds"
+            + (
+                "; clip rate: the fraction of all steps the handler changed, where it clips (it changed the "
+                "gradient and never lengthened it)."
+                if clips
+                else "."
+            ),
             "",
             norms,
             "",
         ]
     for title, image in plots.draw(jobs, configs, out):
         text += [f"## {title}", "", f"![{title}]({image.name})", ""]
+    damaged = [*problems, *(p for j in jobs for p in j.problems)]
+    if damaged:
+        text += ["## Files that could not be read", "", *(f"- {p}" for p in damaged), ""]
     text += [
         "## Every job",
         "",
@@ -186,8 +211,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the score that counts as solved, per metric (default: halfway from the baseline to a perfect score)",
     )
     args = parser.parse_args(argv)
-    jobs = read(args.paths, parse_targets(args.target))
+    problems: list[str] = []
+    jobs = read(args.paths, parse_targets(args.target), problems)
+    for problem in [*problems, *(p for j in jobs for p in j.problems)]:
+        print(f"runner.report: {problem}", file=sys.stderr)
     if not jobs:
-        raise SystemExit(f"runner.report: no run folders (with .hydra/config.yaml) under {args.paths}")
+        raise SystemExit(f"runner.report: no readable run folders (with .hydra/config.yaml) under {args.paths}")
     out = args.out or (args.paths[0] if len(args.paths) == 1 else Path("report"))
-    print(write(jobs, out, args.paths))
+    print(write(jobs, out, args.paths, problems))

@@ -34,9 +34,9 @@ METRICS = {
 }
 BASELINE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
 BAND = 0.18  # opacity of an interval band
-FINALS_LEGEND = [  # the legend of seeds_and_means
+FINALS_LEGEND = [  # the legend of seeds_and_means: its interval is always a band, as drawn
     Line2D([], [], color="k", marker="o", linestyle="none", markersize=3.5, label="a seed"),
-    Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean, 95 % t interval"),
+    Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean, its 95 % t interval (band)"),
     Line2D([], [], label="memoryless baseline", **BASELINE),
 ]
 
@@ -57,7 +57,21 @@ def panels(configs: list[Configuration]) -> list[str]:
 
 
 def lengths(configs: list[Configuration]) -> list[Any]:
+    """The sequence lengths of the configurations, ``[None]`` for a dataset without one."""
     return sorted({c.facets["seq_len"] for c in configs}, key=lambda n: (n is None, n))
+
+
+def length_x(config: Configuration) -> float:
+    """Where a configuration stands on a length axis: its length, or 1 for a dataset without one (one place)."""
+    return config.facets["seq_len"] if config.facets["seq_len"] is not None else 1
+
+
+def where(name: str | None, length: Any, configs: list[Configuration]) -> str:
+    """A panel's title: ``grad: none, data.seq_len 20``; the length left out where the dataset has none; without
+    a gradient setting, the length alone (``every run`` where there is none)."""
+    key = next((c.facets["length_key"] for c in configs if c.facets["length_key"]), "seq_len")
+    at = f"{key} {length}" if length is not None else ""
+    return ", ".join(filter(None, [name and f"grad: {name}", at])) or "every run"
 
 
 def scored(configs: list[Configuration]) -> Job:
@@ -79,16 +93,28 @@ def y_scale(ax: Any, job: Job) -> None:
         ax.set_yscale("log")
 
 
-def length_axis(ax: Any, lengths: list[Any]) -> None:
-    lengths = [n for n in lengths if n is not None]
-    ax.set_xlabel("data.seq_len (time steps; copy: the delay)")
-    if len(lengths) > 1 and lengths[-1] / max(lengths[0], 1) >= 4:
-        ax.set_xscale("log", base=2)
-    ax.set_xticks(lengths, [str(n) for n in lengths])
-    if len(lengths) == 1:
-        ax.set_xlim(lengths[0] * 0.75, lengths[0] * 1.25)
+def length_axis(ax: Any, configs: list[Configuration]) -> None:
+    """The x axis of the lengths, named by the key that sets them (``data.seq_len``, ``data.bptt``)."""
+    found = [n for n in lengths(configs) if n is not None]
+    key = next((c.facets["length_key"] for c in configs if c.facets["length_key"]), None)
+    if not found:  # a dataset without a length: every run at one place
+        ax.set_xlabel("every run (the dataset sets no data.seq_len)")
+        ax.set_xticks([1], ["–"])
+        found = [1]
+    else:
+        ax.set_xlabel(f"{key} (time steps)")
+        if len(found) > 1 and found[-1] / max(found[0], 1) >= 4:
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(found, [str(n) for n in found])
+    if len(found) == 1:
+        ax.set_xlim(found[0] * 0.75, found[0] * 1.25)
     ax.minorticks_off()
     ax.grid(alpha=0.3)
+
+
+def empty(ax: Any, why: str) -> None:
+    """Say on a panel with nothing to draw why it is empty."""
+    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3", wrap=True)
 
 
 def mark_stopped(ax: Any, x: float, job: Job, color: str) -> None:
@@ -140,7 +166,7 @@ def save(fig: Any, path: Path) -> Path:
 
 
 def jitter(x: float, i: int, n: int, step: float = 0.05) -> float:
-    """The i-th of n points a little apart around x (on either axis scale), so that equal values stay visible."""
+    """The i-th of n points a little apart around x > 0 (on either axis scale), so that equal values stay visible."""
     return x * (1 + step * (i - (n - 1) / 2)) if n > 1 else x
 
 
@@ -157,33 +183,51 @@ def log_floor(configs: list[Configuration]) -> float | None:
 
 
 def seeds_and_means(
-    ax: Any, configs: list[Configuration], x_of: Any, shift: Any, color: str, floor: float | None
+    ax: Any,
+    configs: list[Configuration],
+    x_of: Any,
+    shift: Any,
+    color: str,
+    floor: float | None,
+    apart: Callable[[float], tuple[float, float]] | None = None,
 ) -> None:
     """Each seed's final metric as a dot (a run without one on the top edge), the means as a line through
-    the x of ``x_of``, their intervals as a band (a bar where there is one x)."""
-    configs = sorted((c for c in configs if x_of(c) is not None), key=x_of)
+    the x of ``x_of`` and their intervals as a band along it; or, with ``apart`` (x -> the band's left and
+    right ends), each x on its own: its mean a dash, its interval a band that wide (one x, or categories)."""
+    configs = sorted(configs, key=x_of)
     means = [(shift(x_of(c)), c.final) for c in configs if c.final is not None]
+    if len(means) == 1 and apart is None:
+        apart = _dash  # one x: a band as wide as the mean's dash
     for c in configs:
-        for k, j in enumerate(c.seeds + [j for j in c.jobs if j not in c.seeds]):
-            at = jitter(shift(x_of(c)), k, len(c.jobs), 0.012)
+        seeds = c.seeds + [j for j in c.jobs if j not in c.seeds]
+        for k, j in enumerate(seeds):
+            at = shift(x_of(c))
+            at = jitter(at, k, len(seeds), 0.012) if apart is None else at + (k - (len(seeds) - 1) / 2) * 0.03
             if j.final is not None:
                 ax.plot([at], [j.final], "o", color=color, markersize=3.5, alpha=0.8)
             else:
                 mark_stopped(ax, at, j, color)
-    if not means:
-        return
-    ax.plot([x for x, _ in means], [s.mean for _, s in means], color=color, linewidth=1.5, marker="_", markersize=14)
     bands = [(x, s.mean, s.low if floor is None else max(s.low, floor), s.high) for x, s in means if s.low is not None]
-    if len(bands) > 1:
-        x, _, low, high = zip(*bands, strict=True)
-        ax.fill_between(x, low, high, color=color, alpha=BAND, linewidth=0)
-    elif bands:
-        x, mean, low, high = bands[0]
-        ax.errorbar([x], [mean], yerr=[[mean - low], [high - mean]], color=color, capsize=4, alpha=0.6)
+    if apart is None:
+        if means:
+            x, summary = zip(*means, strict=True)
+            ax.plot(x, [s.mean for s in summary], color=color, linewidth=1.5, marker="_", markersize=14)
+        if bands:
+            x, _, low, high = zip(*bands, strict=True)
+            ax.fill_between(x, low, high, color=color, alpha=BAND, linewidth=0)
+        return
+    for x, s in means:
+        ax.plot(apart(x), [s.mean, s.mean], color=color, linewidth=2)
+    for x, _, low, high in bands:
+        ax.fill_between(apart(x), [low, low], [high, high], color=color, alpha=BAND, linewidth=0)
+
+
+def _dash(x: float) -> tuple[float, float]:
+    return x * 0.96, x * 1.04
 
 
 def baseline_line(ax: Any, configs: list[Configuration], x_of: Any) -> None:
-    points = sorted({(x_of(c), c.scored.baseline) for c in configs if c.scored.baseline is not None and x_of(c)})
+    points = sorted({(x_of(c), c.scored.baseline) for c in configs if c.scored.baseline is not None})
     if len({b for _, b in points}) == 1:
         ax.axhline(points[0][1], **BASELINE)
     elif points:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,13 +33,20 @@ def jobs(sweep: Path) -> list[tuple[tuple[str, ...], int, int, str, float | None
     found = []
     for folder in sorted(run_dir.recorded_folders(sweep), key=job_number):
         record = run_dir.read_results(folder)
+        if record is None:  # a damaged results.json: named, and the job left out
+            print(
+                f"seed_table: {folder / run_dir.RESULTS} cannot be read (not JSON: truncated?); skipped",
+                file=sys.stderr,
+            )
+            continue
         kept = tuple(o for o in run_dir.overrides(folder) if not o.startswith(VARYING_BY_COLUMN))
         metric = record["monitor"].removeprefix("val/")
         final = record.get("val", {}).get(metric) if record["status"] == Status.ok else None
         status = (
             f"diverged at {record['diverged_at_step']}" if record["status"] == Status.diverged else record["status"]
         )
-        found.append((kept, record["config"]["data"]["seq_len"], record["seed"], status, final))
+        data = record["config"].get("data") or {}
+        found.append((kept, data.get("seq_len", data.get("bptt")), record["seed"], status, final))
     return found
 
 
@@ -47,9 +55,9 @@ def table(sweep: Path) -> str:
     for overrides, seq_len, seed, status, final in jobs(sweep):
         rows[overrides][seq_len].append((seed, status, final))
     shared = set.intersection(*(set(o) for o in rows)) if rows else set()
-    lengths = sorted({seq_len for cells in rows.values() for seq_len in cells})
+    lengths = sorted({seq_len for cells in rows.values() for seq_len in cells}, key=lambda n: (n is None, n or 0))
     lines = [
-        "| configuration | " + " | ".join(f"T = {T}: mean (seeds)" for T in lengths) + " |",
+        "| configuration | " + " | ".join(f"T = {T}: mean (seeds)" if T else "mean (seeds)" for T in lengths) + " |",
         "| --- |" + " --- |" * len(lengths),
     ]
     for overrides, cells in rows.items():

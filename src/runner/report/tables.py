@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from runner._run_folder.job import Job
+from runner._run_folder.job import BLOWN_UP, Job
 from runner._run_folder.run_dir import Status
 from runner.report.aggregate import SOLVED_BY, Comparison, Configuration, longest_solved
 from runner.report.facets import FACETS, cell_key
 from runner.report.markdown import fmt, markdown_table, mean_interval, rate_text
+from runner.report.verdict import axis_value, verdict
 
 QUANTILE = 99  # of the gradient norms before the handler
 
@@ -45,17 +46,16 @@ def _entry(c: Configuration) -> str:
     text = [mean_interval(c.final), f"solved {c.solved.k}/{c.n}"]
     if c.diverged.k:
         text.append(f"{c.diverged.k} diverged")
+    if c.blown_up.k:
+        text.append(f"{c.blown_up.k} blown up")
     return ", ".join(text) if c.n else "no outcome"
 
 
 def configurations(configs: list[Configuration]) -> str:
     """One row per configuration: the final metric over its seeds, its solve and divergence rates."""
+    blown = any(c.blown_up.k for c in configs)
     head = [
-        "cell",
-        "data",
-        "seq_len",
-        "grad",
-        "threshold",
+        *FACETS,
         *(["other settings"] if _others(configs) else []),
         "seeds",
         "metric",
@@ -65,6 +65,7 @@ def configurations(configs: list[Configuration]) -> str:
         "range",
         "solved (95 % CI)",
         "diverged (95 % CI)",
+        *([f"blown up (> {BLOWN_UP}× baseline)"] if blown else []),
         "failed",
         "replicate",
     ]
@@ -87,6 +88,7 @@ def configurations(configs: list[Configuration]) -> str:
                 span,
                 rate_text(c.solved),
                 rate_text(c.diverged),
+                *([f"{c.blown_up.k}/{c.n}"] if blown else []),
                 lost,
                 f"`{c.first.replicate}`",
             ]
@@ -110,28 +112,15 @@ def solved_lengths(configs: list[Configuration]) -> str:
     return markdown_table(head, rows) + f"\n\n(solved: at least {SOLVED_BY:.0%} of the seeds reach the target)"
 
 
-def verdict(pair: Comparison) -> str:
-    """``lstm better``, ``not resolved with 3 and 3 seeds`` or ``no interval below 2 seeds a side``."""
-    r = pair.result
-    if r.low is None:
-        return "no interval below 2 seeds a side"
-    if r.resolved:
-        return f"{pair.a.facets['cell'] if r.p > 0.5 else pair.b.facets['cell']} better"
-    return f"not resolved with {pair.a.n} and {pair.b.n} seeds"
-
-
-def _where(pair: Comparison) -> str:
-    return pair.a.setting + (f", {pair.a.first.variant}" if pair.a.first.variant else "")
-
-
 def comparisons(pairs: list[Comparison]) -> str:
-    """P(A better than B) with its bootstrap interval, the Mann-Whitney p-value and the verdict."""
+    """P(A better than B) with its bootstrap interval, the Mann-Whitney p-value and the verdict, along each axis."""
     head = [
         "data",
         "seq_len",
-        "grad",
+        "compared",
         "A",
         "B",
+        "same",
         "seeds",
         "P(A better than B)",
         "95 % CI (bootstrap)",
@@ -146,9 +135,10 @@ def comparisons(pairs: list[Comparison]) -> str:
             [
                 a.facets["data"],
                 a.facets["seq_len"],
-                _where(pair),
-                a.facets["cell"],
-                b.facets["cell"],
+                pair.axis,
+                axis_value(pair, a),
+                axis_value(pair, b),
+                pair.same or "–",
                 f"{a.n} / {b.n}",
                 f"{r.p:.2f}",
                 ci,
@@ -160,30 +150,32 @@ def comparisons(pairs: list[Comparison]) -> str:
 
 
 def verdicts(pairs: list[Comparison]) -> str:
-    """The comparisons at a glance: one row per (data, grad, length), one column per pair of cells."""
-    names = list(dict.fromkeys(f"{p.a.facets['cell']} vs {p.b.facets['cell']}" for p in pairs))
+    """The comparisons at a glance: one row per (data, what the pair shares, length), one column per pair."""
+    names = list(dict.fromkeys(f"{axis_value(p, p.a)} vs {axis_value(p, p.b)}" for p in pairs))
     rows: dict[tuple, dict[str, str]] = {}
     for pair in pairs:
         r = pair.result
         ci = f" [{r.low:.2f}, {r.high:.2f}]" if r.low is not None else ""
-        key = (pair.a.facets["data"], _where(pair), pair.a.facets["seq_len"])
-        rows.setdefault(key, {})[f"{pair.a.facets['cell']} vs {pair.b.facets['cell']}"] = (
-            f"{r.p:.2f}{ci}: {verdict(pair)}"
-        )
-    head = ["data", "grad", "seq_len", *(f"P({n.replace(' vs ', ' better than ')})" for n in names)]
+        key = (pair.a.facets["data"], pair.same or "–", pair.a.facets["seq_len"])
+        name = f"{axis_value(pair, pair.a)} vs {axis_value(pair, pair.b)}"
+        rows.setdefault(key, {})[name] = f"{r.p:.2f}{ci}: {verdict(pair)}"
+    head = ["data", "same", "seq_len", *(f"P({n.replace(' vs ', ' better than ')})" for n in names)]
     return markdown_table(head, [[*key, *(row.get(n, "") for n in names)] for key, row in rows.items()])
+
+
+def clipping(configs: list[Configuration]) -> bool:
+    """Some configuration's handler clips (runner._run_folder.job.Job.clips): the table gets a clip rate."""
+    return any(c.clips for c in configs)
 
 
 def gradient_norms(configs: list[Configuration]) -> str:
     """Per configuration: the divergence rate, the final metric of the runs that did not diverge, the
-    gradient norms before clipping (99th percentile and maximum over the logged steps of all seeds) and
-    the clip rate (the fraction of all steps the handler changed, mean over seeds)."""
+    gradient norms before the handler (99th percentile and maximum over the logged steps of all seeds) and,
+    where a handler clips, the clip rate (the fraction of all steps it changed, mean over seeds)."""
+    clips = clipping(configs)
     head = [
-        "cell",
-        "data",
-        "seq_len",
-        "grad",
-        "threshold",
+        *FACETS,
+        *(["other settings"] if _others(configs) else []),
         "seeds",
         "diverged (95 % CI)",
         "final, not diverged: mean [95 % CI]",
@@ -191,19 +183,22 @@ def gradient_norms(configs: list[Configuration]) -> str:
         f"‖g‖ p{QUANTILE}",
         "‖g‖ max",
         "logged steps",
-        "clip rate (min – max)",
+        *(["clip rate (min – max)"] if clips else []),
     ]
     rows = []
     for c in configs:
         if not len(c.norms):
             continue
         f, clip = c.facets, c.clip_rate
-        clipped = "–"  # grad=none changes nothing
-        if clip is not None and f["threshold"] is not None:
+        clipped = "–"  # it never changed the gradient
+        if c.clips is False:
+            clipped = "no clip: it lengthened the gradient"
+        elif c.clips and clip is not None:
             clipped = f"{fmt(clip.mean)} ({fmt(clip.min)} – {fmt(clip.max)})"
         rows.append(
             [
                 *(f[facet] for facet in FACETS),
+                *([c.first.variant] if _others(configs) else []),
                 c.n,
                 rate_text(c.diverged),
                 mean_interval(c.final),
@@ -211,7 +206,7 @@ def gradient_norms(configs: list[Configuration]) -> str:
                 _quantile(c.norms),
                 _quantile(c.norms, 100),
                 len(c.norms),
-                clipped,
+                *([clipped] if clips else []),
             ]
         )
     return markdown_table(head, rows) if rows else ""
@@ -224,12 +219,10 @@ def _quantile(values: np.ndarray, q: float = QUANTILE) -> float:
 
 def jobs(every: list[Job], root: Path) -> str:
     """One row per job, failures and divergences included."""
+    others = any(j.variant for j in every)
     head = [
-        "cell",
-        "data",
-        "seq_len",
-        "grad",
-        "threshold",
+        *FACETS,
+        *(["other settings"] if others else []),
         "seed",
         "status",
         "metric",
@@ -248,8 +241,9 @@ def jobs(every: list[Job], root: Path) -> str:
         rows.append(
             [
                 *(f[facet] for facet in FACETS),
+                *([job.variant] if others else []),
                 job.seed,
-                job.status_text,
+                job.status_text + (f", blown up (> {BLOWN_UP}× the baseline)" if job.blown_up else ""),
                 job.monitor and f"val {job.monitor}",
                 job.final,
                 job.best,
