@@ -106,6 +106,8 @@ def test_words_outside_the_vocabulary_are_named(run_dir, capsys):
     assert said[-1] == "2 words not in the vocabulary, read as <unk>: zyzzyva, qwxz"
     cli.main(["score", str(run_dir), "the zyzzyva"])
     assert capsys.readouterr().out.splitlines()[-1] == "1 word not in the vocabulary, read as <unk>: zyzzyva"
+    sampled = ask(capsys, "sample", str(run_dir), "--prompt", "a qwxz", "--length", "2", "--seed", "0")
+    assert sampled["prompt"] == ["a", "<unk>"] and sampled["unknown"] == ["qwxz"]
 
 
 def test_score_is_the_chain_rule_over_the_line(run_dir, capsys):

@@ -110,9 +110,11 @@ def sample(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any],
         "text": lm.render(drawn),
         "seed": seed,
         "temperature": args.temperature,
+        "unknown": lm.unknown(lm.words(args.prompt)),
     }
     # the prompt as the model read it (unknown words as <unk>), then the sample
-    return record, f"{lm.render([*prompt, *drawn])}\n(seed {seed}, temperature {args.temperature})"
+    lines = [lm.render([*prompt, *drawn]), f"(seed {seed}, temperature {args.temperature})"]
+    return record, "\n".join([*lines, *unknown_line(lm, record["unknown"])])
 
 
 COMMANDS = {"next": next_words, "score": score, "sample": sample}
