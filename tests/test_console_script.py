@@ -4,29 +4,12 @@ Hydra's shell completion can ask (it completes a script or an executable, never 
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from conftest import environment, fake_distribution, runner
+from test_registry import GOOD as CELL  # a third-party cell, "mycell"
 
 RUNNER = shutil.which("runner", path=str(Path(sys.executable).parent))
-
-CELL = textwrap.dedent("""
-    from dataclasses import dataclass
-
-    from runner import hookimpl
-
-    @dataclass
-    class Config:
-        hidden_size: int = 8
-
-    def build(config, input_size):
-        raise NotImplementedError
-
-    @hookimpl
-    def register_cells(register):
-        register("mycell", build, Config)
-""")
 
 
 def command(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -103,7 +103,7 @@ class SweepReport(Callback):
         log.info(
             "job %s %s: %s  %s  %s  (sweep: %s left)",
             self._number(config),
-            jobs.status_text(job),
+            jobs.standing(job),
             varying(config),
             value,
             jobs.duration(job.wall_s),

@@ -112,11 +112,12 @@ def step(j: Job) -> str:
     return f"{'-' if j.step is None else j.step}/{'?' if j.total is None else j.total}"
 
 
-def status_text(j: Job) -> str:
-    """The status with the step it names: ``diverged at step 10`` (as the sweep report says it), ``unfinished,
-    resumes from 500 (logged to 719)`` (its checkpoint's step, and the last step metrics.csv holds)."""
-    if j.diverged_at is not None:
-        return f"{j.status} at step {j.diverged_at}"
+def standing(j: Job) -> str:
+    """The status with the step it names: ``diverged at step 10`` (:attr:`Job.status_text`, as the sweep report
+    says it), ``unfinished, resumes from 500 (logged to 719)`` (its checkpoint's step, and the last step
+    metrics.csv holds where that is later)."""
+    if j.status == Status.diverged:
+        return j.status_text
     if j.resumes_from is None:
         return str(j.status)
     logged = f" (logged to {j.logged_to})" if j.logged_to is not None and j.logged_to > j.resumes_from else ""
@@ -128,7 +129,7 @@ def table(states: list[Job]) -> str:
     for j in states:
         value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
         number = "-" if j.num is None else str(j.num)  # hydra.job.num: the NUM_ of the job's folder
-        rows.append((number, status_text(j), step(j), value, duration(j.wall_s), differs(j, states)))
+        rows.append((number, standing(j), step(j), value, duration(j.wall_s), differs(j, states)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
