@@ -147,6 +147,16 @@ def unwritable_output(argv: list[str]) -> str | None:
 
 
 def main() -> None:
+    """``python -m runner`` and the ``runner`` command."""
+    try:
+        start()
+    except KeyboardInterrupt:  # Ctrl-C where no run trains (a training run handles its own: runner.interrupt)
+        from runner._run_folder.interrupt import leave_outside_training
+
+        leave_outside_training()
+
+
+def start() -> None:
     plugins = registry.load()
     registry.warn_failures(plugins)
     schema.store(plugins)
@@ -158,9 +168,4 @@ def main() -> None:
     if problem:
         print(f"runner: error: {problem}", file=sys.stderr)
         sys.exit(1)
-    try:
-        job()  # a sweep with a failed job exits 1 from its end (runner._run_folder.sweep)
-    except KeyboardInterrupt:  # Ctrl-C where no run trains (a training run handles its own: runner.interrupt)
-        from runner._run_folder.interrupt import leave_outside_training
-
-        leave_outside_training()
+    job()  # a sweep with a failed job exits 1 from its end (runner._run_folder.sweep)
