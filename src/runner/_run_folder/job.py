@@ -170,10 +170,8 @@ class Job:
 
     @property
     def diverged_at(self) -> int | None:
-        """The step whose training loss was first not finite (results.json's ``diverged_at_step``), as Lightning's
-        ``trainer.global_step`` counts it during that step: from 0, the number of optimizer steps before it, the
-        ``step`` of its metrics.csv row. The one step of a divergence that the status, the sweep log and the report
-        show; ``steps`` counts that step too."""
+        """results.json's ``diverged_at_step``: the step (Lightning's ``global_step`` during it, from 0; its
+        metrics.csv row's) whose loss was first not finite. The one step the status, the log and the report show."""
         return self.record.get("diverged_at_step")
 
     @cached_property
