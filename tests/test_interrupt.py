@@ -1,14 +1,19 @@
 """Never lose work: Ctrl-C and SIGTERM stop after a checkpoint, one process writes a folder, full disks fail cleanly."""
 
+import shlex
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import results, runner, start
+from conftest import TINY, environment, results, runner, start
 from runner._run_folder.sweep import job_folder
 from test_resume import KILLABLE, ONE_THREAD
 
@@ -137,6 +142,61 @@ def test_a_sweep_rerun_skips_the_job_another_process_runs_and_ctrl_c_stops_a_swe
     assert "already finished" in said and f"resuming from {jobs[1]}" in said
     assert results(jobs[1])["status"] == "interrupted" and results(jobs[1])["steps"] > stopped["steps"]
     assert results(jobs[2]) == done
+
+
+CTRL_C_AT = textwrap.dedent("""
+    import os
+    import signal
+
+    from hydra.experimental.callback import Callback
+
+
+    class CtrlC(Callback):
+        \"\"\"Ctrl-C between two jobs of a sweep, at the hook that $CTRL_C_AT names.\"\"\"
+
+        def press(self, hook, config):
+            if os.environ.get("CTRL_C_AT") == f"{hook} {config.hydra.job.num}":
+                os.kill(os.getpid(), signal.SIGINT)
+
+        def on_job_end(self, config, job_return, **kwargs):
+            self.press("on_job_end", config)
+
+        def on_job_start(self, config, **kwargs):
+            self.press("on_job_start", config)
+""")
+
+
+@pytest.mark.parametrize(
+    "at, program", [("on_job_end 0", "python -m runner"), ("on_job_start 1", "runner")]
+)  # the second through the console script, whose continue command is `runner ...`
+def test_ctrl_c_between_two_jobs_of_a_sweep_is_one_line_and_the_command_that_continues(tmp_path, at, program):
+    (tmp_path / "ctrl_c.py").write_text(CTRL_C_AT)
+    installed = {"python": sys.executable, "runner": shutil.which("runner", path=str(Path(sys.executable).parent))}
+
+    def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+        """``args`` (a command as printed) as a shell runs it, with this Python and its ``runner``."""
+        env = environment({"PYTHONPATH": str(tmp_path), **env}, True)
+        return subprocess.run(
+            [installed[args[0]], *args[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+
+    common = [k for k in TINY if not k.startswith("trainer.max_steps")]
+    sweep = ["-m", *common, "trainer.max_steps=4,5", "logger=csv", "+hydra.callbacks.ctrl_c._target_=ctrl_c.CtrlC"]
+    stopped = run([*program.split(), *sweep, "hydra.sweep.dir=sweep"], {"CTRL_C_AT": at})
+    said = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 130, said
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said
+    (line,) = [line for line in said.splitlines() if "interrupted" in line]
+    assert line.startswith(f"interrupted (SIGINT) outside training, nothing lost. Continue with: {program} -m ")
+    assert results(next((tmp_path / "sweep").glob("0_*")))["status"] == "ok"
+    assert not list((tmp_path / "sweep").glob("1_*/results.json"))
+
+    command = shlex.split(line.partition("Continue with: ")[2])  # the same command, into the same sweep folder
+    assert "hydra.sweep.dir=sweep" in command
+    again = run(command, {})
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already finished" in again.stdout + again.stderr  # job 0 is skipped, job 1 runs
+    assert [results(f)["status"] for f in sorted((tmp_path / "sweep").glob("[01]_*"))] == ["ok", "ok"]
 
 
 SLOW_DISK = '''

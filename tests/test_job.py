@@ -147,3 +147,13 @@ def test_the_folders_with_a_record_and_the_job_number(tmp_path):
     assert run_dir.hydra_job(single)[1] is None and run_dir.hydra_job(job) == (run_dir.choices(job), 2)
     assert run_dir.hydra_job(tmp_path) == ({}, None)
     assert run_dir.last_written(job) is None and run_dir.started(job) > 0
+
+
+def test_an_interrupted_job_that_a_rerun_continues_is_running(tmp_path):
+    """Its record says interrupted until the rerun writes its own; the rerun holds the folder's lock meanwhile."""
+    path = folder(tmp_path)
+    run_dir.write_results(path, {"status": "interrupted", "steps": 30, "signal": "SIGINT"})
+    assert run_job.read(path).status == Status.interrupted
+    with run_dir.locked(path):
+        assert run_job.read(path).status == Status.running
+    assert run_job.read(path).resumes_from == 0  # no checkpoint here: a rerun starts from the beginning

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from conftest import results, runner
+from conftest import DATA, results, runner
 from runner.lm import cli
 from runner.lm.language_model import LanguageModel
 from runner.task import Task
@@ -64,9 +64,56 @@ def test_next_gives_the_likeliest_words_with_their_probabilities(run_dir, capsys
     assert math.exp(scored["log_probs"][3]) == pytest.approx(best["p"], rel=1e-4)
 
 
+def after_line_ends(lm: LanguageModel, tokens: int = 20_000) -> torch.Tensor:
+    """The model's mean next-word distribution after ``<eos>`` as it reads PTB's validation text, its state carried
+    from the start of the text as validation carries it: what "after a line end" means in the corpus."""
+    ids = lm.ids(lm.task.tokenize((DATA / "ptb" / "ptb.valid.txt").read_text())[:tokens])
+    with torch.no_grad():
+        logits, _ = lm.model(torch.tensor([ids]), None)
+    at = [i for i, token in enumerate(ids) if token == lm.start]
+    return torch.softmax(logits[0, at].float(), -1).mean(0)
+
+
+def test_a_query_starts_after_a_line_end_as_the_corpus_reads_it(run_dir, capsys):
+    """``next ""`` is the model's distribution after ``<eos>`` in running text, not after a zero state.
+
+    The model trained with its state carried across windows (truncated BPTT) rarely saw a zero state: from one, it
+    predicts far from what it predicts after a line end in the corpus.
+    """
+    lm = LanguageModel.load(run_dir)
+    corpus = after_line_ends(lm)
+    answer = ask(capsys, "next", str(run_dir), "", "--k", str(len(lm.vocab)))
+    assert answer["prompt"] == [] and answer["unknown"] == []
+    asked = torch.zeros(len(lm.vocab))
+    for entry in answer["next"]:
+        asked[lm.index[entry["token"]]] = entry["p"]
+    assert float(asked.sum()) == pytest.approx(1, abs=1e-4)
+    with torch.no_grad():
+        zero_state = torch.softmax(lm.model(torch.tensor([[lm.start]]), None)[0][0, -1], -1)
+    distance = float((asked - corpus).abs().sum() / 2)  # total variation
+    assert distance < 0.03 and distance < float((zero_state - corpus).abs().sum() / 2) / 4
+    # the chain rule starts there: score's first factor is next's probability of the first word
+    scored = ask(capsys, "score", str(run_dir), "the company said")
+    assert math.exp(scored["log_probs"][0]) == pytest.approx(float(asked[lm.index["the"]]), rel=1e-4)
+
+
+def test_words_outside_the_vocabulary_are_named(run_dir, capsys):
+    assert ask(capsys, "next", str(run_dir), "the zyzzyva of qwxz", "--k", "1")["unknown"] == ["zyzzyva", "qwxz"]
+    assert ask(capsys, "score", str(run_dir), "the market rose")["unknown"] == []
+    cli.main(["next", str(run_dir), "the zyzzyva of qwxz", "--k", "1"])
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "after a line end and 'the <unk> of <unk>':"
+    assert said[-1] == "2 words not in the vocabulary, read as <unk>: zyzzyva, qwxz"
+    cli.main(["score", str(run_dir), "the zyzzyva"])
+    assert capsys.readouterr().out.splitlines()[-1] == "1 word not in the vocabulary, read as <unk>: zyzzyva"
+    sampled = ask(capsys, "sample", str(run_dir), "--prompt", "a qwxz", "--length", "2", "--seed", "0")
+    assert sampled["prompt"] == ["a", "<unk>"] and sampled["unknown"] == ["qwxz"]
+
+
 def test_score_is_the_chain_rule_over_the_line(run_dir, capsys):
     answer = ask(capsys, "score", str(run_dir), "the cat sat on the zyzzyva")
     assert answer["tokens"] == ["the", "cat", "sat", "on", "the", "<unk>", "<eos>"]
+    assert answer["unknown"] == ["zyzzyva"]
     assert all(lp < 0 for lp in answer["log_probs"])
     assert answer["total_log_prob"] == pytest.approx(sum(answer["log_probs"]))
     assert answer["probability"] == pytest.approx(math.exp(answer["total_log_prob"]))
@@ -92,7 +139,8 @@ def test_sample_is_reproducible_and_follows_the_temperature(run_dir, capsys):
 def test_the_readable_reports(run_dir, capsys):
     cli.main(["next", str(run_dir), "the stock market", "--k", "3"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "after 'the stock market':" and len(lines) == 4 and lines[1].lstrip().startswith("1. ")
+    assert lines[0] == "after a line end and 'the stock market':" and len(lines) == 4
+    assert lines[1].lstrip().startswith("1. ")
     cli.main(["score", str(run_dir), "the cat sat"])
     out = capsys.readouterr().out
     assert "<eos>" in out and "log P(sentence) = " in out and "perplexity" in out and "over 4 tokens" in out
@@ -165,7 +213,7 @@ def test_character_level_lines_end_with_a_newline():
     vocab = ["a", "b", "\n", "<unk>"]
     model = LanguageModel(Uniform(len(vocab)), text_task("char", vocab, "\n"))
     scored = model.score("ab!")
-    assert scored.tokens == ["a", "b", "<unk>", "\n"]
+    assert scored.tokens == ["a", "b", "<unk>", "\n"] and scored.unknown == ["!"]
     assert scored.log_probs == pytest.approx([-math.log(4)] * 4)
     assert scored.perplexity == pytest.approx(4)  # knowing nothing is guessing among the 4 types
     prompt, drawn, _ = model.sample(30, seed=7, prompt="ba")

@@ -7,7 +7,10 @@ import subprocess
 import sys
 import time
 
-from conftest import TINY, runner
+from conftest import TINY, results, runner, start
+from runner._run_folder import run_dir
+from runner._run_folder.job import read
+from test_resume import KILLABLE, ONE_THREAD
 
 STEPS = [*TINY, "logger=csv"]
 
@@ -20,7 +23,12 @@ def test_multirun_exits_1_when_a_job_failed_and_says_which(tmp_path):
     assert summary and summary[0].startswith("2 jobs: 1 ok, 1 failed: 1_"), text
     assert "optim.lr=0," in summary[0]
     assert summary[0].endswith(" (failed: ValueError: optim.lr must be positive, got 0.0)")
-    assert "job 1/2 started: optim.lr=0.01" in text and "job 2/2 failed: optim.lr=0" in text
+    # numbered from 0 as Hydra numbers the folders, in the log and in runner.status alike
+    assert "job 0/2 started: optim.lr=0.01" in text and "job 1/2 failed: optim.lr=0" in text
+    table = runner("sweep", module="runner.status", cwd=tmp_path).stdout.splitlines()
+    folders = sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert [f[:2] for f in folders] == ["0_", "1_"]
+    assert table[1].split()[:2] == ["0", "ok"] and table[2].split()[:2] == ["1", "failed"]
     assert [j["overrides"] for j in json.loads((tmp_path / "sweep" / "jobs.json").read_text())["jobs"]] == [
         [*STEPS, "optim.lr=0.01"],
         [*STEPS, "optim.lr=0"],
@@ -35,6 +43,14 @@ def test_diverged_job_is_a_result(tmp_path):
     assert "2 jobs: 1 ok, 1 diverged" in text
     status = runner("sweep", module="runner.status", cwd=tmp_path)
     assert status.returncode == 0 and "2 jobs: 1 ok, 1 diverged" in status.stdout
+    # one step number for the divergence: results.json's, in the status, its --json, the sweep log and the report
+    folder = next((tmp_path / "sweep").glob("1_*"))
+    at = results(folder)["diverged_at_step"]
+    assert f"diverged at step {at}  {at}/4 " in status.stdout
+    assert f"job 1/2 diverged at step {at}: optim.lr=1e+30" in text
+    listed = json.loads(runner("sweep", "--json", module="runner.status", cwd=tmp_path).stdout)["jobs"][1]
+    assert listed["steps"] == listed["diverged_at_step"] == at
+    assert read(folder).status_text == f"diverged at step {at}"  # the sweep report's jobs table
 
 
 def wait_for(folder, pattern, timeout=300):
@@ -127,3 +143,28 @@ def test_time_left_counts_the_jobs_running_at_once():
     # a parallel launcher with two workers: four to go, two at a time
     assert time_left(jobs("ok", "ok", "running", "running", "pending", "pending")) == 20
     assert time_left(jobs("running", "pending")) is None  # nothing finished yet: no estimate
+
+
+def test_status_of_a_killed_run_names_the_step_it_resumes_from(tmp_path):
+    """After a SIGKILL the status shows the step of the last checkpoint, where the rerun continues, and the last
+    step metrics.csv holds beside it."""
+    folder = tmp_path / "run"
+    proc = start(*KILLABLE, "logger=csv", "hydra.run.dir=run", cwd=tmp_path, output="out.txt", env=ONE_THREAD)
+    try:
+        deadline = time.time() + 300
+        while not (run_dir.last_step(folder) or 0) > (run_dir.checkpoint_step(folder) if folder.is_dir() else 0) > 0:
+            assert proc.poll() is None and time.time() < deadline, "the run ended before it logged past a checkpoint"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    checkpoint, logged = run_dir.checkpoint_step(folder), run_dir.last_step(folder)
+    assert 0 < checkpoint < 300 and not (folder / "results.json").exists()
+
+    out = runner("run", "--json", module="runner.status", cwd=tmp_path)
+    (job,) = json.loads(out.stdout)["jobs"]
+    assert job["status"] == "unfinished" and job["steps"] == job["resumes_from_step"] == checkpoint
+    assert job["logged_to_step"] == logged
+    table = runner("run", module="runner.status", cwd=tmp_path).stdout
+    shown = f"unfinished, resumes from {checkpoint}" + (f" (logged to {logged})" if logged > checkpoint else "")
+    assert f"{shown}  {checkpoint}/300 " in table

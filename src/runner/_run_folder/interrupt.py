@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from runner._config.job import in_multirun
 from runner._run_folder import run_dir
@@ -168,14 +168,28 @@ def continue_command() -> str:
     from hydra.core.hydra_config import HydraConfig
 
     args = sys.argv[1:]
+    started = Path(sys.argv[0])
+    console_script = started.name == "runner"  # the `runner` command; python -m runner runs runner/__main__.py
     if HydraConfig.initialized():
         hydra = HydraConfig.get()
-        if Path(sys.argv[0]).parent.name == "runner":  # python -m runner
+        if console_script or started.parent.name == "runner":
             key, folder = ("hydra.sweep.dir", hydra.sweep.dir) if in_multirun() else ("hydra.run.dir", hydra.run.dir)
         else:
             args, key, folder = list(hydra.overrides.task), "hydra.run.dir", hydra.runtime.output_dir
         args = [a for a in args if not a.startswith(f"{key}=")] + [f"{key}={folder}"]
-    return shlex.join(["python", "-m", "runner", *args])
+    return shlex.join([*(["runner"] if console_script else ["python", "-m", "runner"]), *args])
+
+
+def leave_outside_training() -> NoReturn:
+    """Ctrl-C where no run trains (between two jobs of a multirun, before the first, while a job starts or ends):
+    one line, the command that continues, exit 130.
+
+    Nothing is lost there: a job that ended has its record, which the rerun's skip rule skips
+    (:mod:`runner._run_folder.resume`), and one that had started training continues from its checkpoint.
+    """
+    line = f"interrupted (SIGINT) outside training, nothing lost. Continue with: {continue_command()}"
+    print(f"\n{line}", file=sys.stderr, flush=True)
+    sys.exit(128 + signal.SIGINT)
 
 
 def leave(record: dict[str, Any], where: str) -> None:

@@ -136,7 +136,7 @@ class Job:
     def note(self) -> str:
         """Where a run diverged, the first line of why it failed; '' otherwise."""
         if self.status == Status.diverged:
-            return f"at step {self.record.get('diverged_at_step')}"
+            return f"at step {self.diverged_at}"
         if self.status == Status.failed:
             return (str(self.error).splitlines() or [""])[0][:120]
         return ""
@@ -181,7 +181,37 @@ class Job:
         """Optimizer steps done: as results.json says, else the step of metrics.csv's last row."""
         if "steps" in self.record:
             return self.record["steps"]
+        return self.logged_to
+
+    @property
+    def logged_to(self) -> int | None:
+        """The step of metrics.csv's last row; None without one."""
         return run_dir.last_step(self.path) if self.path else None
+
+    @property
+    def diverged_at(self) -> int | None:
+        """results.json's ``diverged_at_step``: the step (Lightning's ``global_step`` during it, from 0; its
+        metrics.csv row's) whose loss was first not finite. The one step the status, the log and the report show."""
+        return self.record.get("diverged_at_step")
+
+    @cached_property
+    def resumes_from(self) -> int | None:
+        """For a job that stopped without a result (unfinished or interrupted): the step of its ``last.ckpt``, where
+        rerunning the command continues (0: from the start); None for other jobs.
+
+        Reading the checkpoint imports torch, so only a job that will resume pays for it.
+        """
+        if self.path is None or self.status not in (Status.unfinished, Status.interrupted):
+            return None
+        return run_dir.checkpoint_step(self.path)
+
+    @property
+    def step(self) -> int | None:
+        """Where the job stands, one number for every reader: the step at which it diverged, the step it resumes
+        from, else the optimizer steps done."""
+        if self.diverged_at is not None:
+            return self.diverged_at
+        return self.resumes_from if self.resumes_from is not None else self.steps
 
     @property
     def value(self) -> float | None:
@@ -274,8 +304,7 @@ def read(folder: Path, name: str | None = None) -> Job:
     job = Job(
         path=folder,
         name=name or folder.name,
-        # no record: still running, or killed
-        status=_status(record["status"]) if record.get("status") else run_dir.status(folder),
+        status=_current(record, folder),
         num=num,
         overrides=overrides,
         choices=choices,
@@ -289,6 +318,16 @@ def read(folder: Path, name: str | None = None) -> Job:
     )
     job.wall_s = _wall_s(job, folder)
     return job
+
+
+def _current(record: dict[str, Any], folder: Path) -> Status | str:
+    """The recorded status; without one, running or killed (run_dir.status). An interrupted run's record stays
+    while the rerun that continues it trains: running while a live process holds the folder's lock."""
+    if not record.get("status"):
+        return run_dir.status(folder)
+    if record["status"] == Status.interrupted and run_dir.holder(folder) is not None:
+        return Status.running
+    return _status(record["status"])
 
 
 def _status(recorded: str) -> Status | str:

@@ -4,7 +4,8 @@ A Hydra callback (configured in src/runner/_config/conf/config.yaml under ``hydr
 when the sweep starts it writes the jobs it will run into the sweep folder
 (``jobs.json``, so that ``python -m runner.status`` can name the jobs that never
 started); every job logs one line as it starts and one as it ends (``job k/N``,
-its overrides, status, metric, wall time, the time the sweep has left); at
+k from 0 as Hydra numbers the job folders, its overrides, status, metric, wall
+time, the time the sweep has left); at
 the end it prints the summary, and ``python -m runner`` exits 1 unless every
 job finished ``ok`` or ``diverged``, or is running in another process (a
 rerun of the sweep skips it: that job is not this sweep's failure).
@@ -102,7 +103,7 @@ class SweepReport(Callback):
         log.info(
             "job %s %s: %s  %s  %s  (sweep: %s left)",
             self._number(config),
-            job.status,
+            jobs.standing(job),
             varying(config),
             value,
             jobs.duration(job.wall_s),
@@ -119,10 +120,11 @@ class SweepReport(Callback):
 
     @staticmethod
     def _number(config: DictConfig) -> str:
-        """``k/N``: k from 1; N from the sweep's plan, or the sweeper's trial count, else unknown."""
+        """``k/N``: k is ``hydra.job.num``, from 0 as the job's folder (``k_...``) and ``runner.status`` count it; N
+        the jobs of the sweep's plan, or the sweeper's trial count, else unknown."""
         plan = run_dir.read_jobs(Path(config.hydra.sweep.dir))
         total = len(plan) if plan is not None else config.hydra.sweeper.get("n_trials", "?")
-        return f"{config.hydra.job.num + 1}/{total}"
+        return f"{config.hydra.job.num}/{total}"
 
 
 def exit_status(outcome: list[jobs.Job]) -> int:

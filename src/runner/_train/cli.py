@@ -1,4 +1,5 @@
-"""``python -m runner``: Hydra composes the config, the core trains it.
+"""``python -m runner`` and the ``runner`` command (pyproject.toml's console script): Hydra composes the config,
+the core trains it.
 
 Nothing here imports torch or lightning: ``--help``, ``--cfg job`` and
 ``--info`` answer without them.
@@ -67,6 +68,8 @@ def job(cfg: DictConfig) -> float | None:
         log.error("failed: %s  (details: %s/results.json)", record["error"], where)
         if not config.multirun:
             sys.exit(1)
+    elif record["status"] == Status.diverged:  # the step the status command and the report name too
+        log.info("diverged at step %d in %.1f s: %s", record["diverged_at_step"], record["wall_s"], where)
     else:
         log.info("%s after %d steps in %.1f s: %s", record["status"], record["steps"], record["wall_s"], where)
     return objective(record)
@@ -144,6 +147,16 @@ def unwritable_output(argv: list[str]) -> str | None:
 
 
 def main() -> None:
+    """``python -m runner`` and the ``runner`` command."""
+    try:
+        start()
+    except KeyboardInterrupt:  # Ctrl-C where no run trains (a training run handles its own: runner.interrupt)
+        from runner._run_folder.interrupt import leave_outside_training
+
+        leave_outside_training()
+
+
+def start() -> None:
     plugins = registry.load()
     registry.warn_failures(plugins)
     schema.store(plugins)

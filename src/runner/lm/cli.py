@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print JSON instead of the readable report")
         return sub
 
-    command("next", "the likeliest next tokens after a prompt", "the prompt").add_argument(
+    command("next", "the likeliest next tokens after a line end and a prompt", "the prompt").add_argument(
         "--k", type=positive(int), default=10, help="how many (default 10)"
     )
     command("score", "a sentence's probability by the chain rule", "the sentence (one line of the corpus)")
@@ -64,13 +64,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def unknown_line(lm: LanguageModel, unknown: list[str]) -> list[str]:
+    """``2 words not in the vocabulary, read as <unk>: zyzzyva, qux``; nothing when every token is known."""
+    if not unknown:
+        return []
+    kind = "word" if lm.level == "word" else "character"
+    names = ", ".join(shown(lm, t) for t in unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    return [f"{len(unknown)} {kind}{plural} not in the vocabulary, read as {lm.task.unk}: {names}"]
+
+
 def next_words(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    prompt, top = lm.next(args.text, args.k)
-    record = {"prompt": prompt, "next": [{"token": t, "p": p} for t, p in top]}
+    prompt, top, unknown = lm.next(args.text, args.k)
+    record = {"prompt": prompt, "unknown": unknown, "next": [{"token": t, "p": p} for t, p in top]}
     width = max(len(shown(lm, t)) for t, _ in top)
-    lines = [f"after {lm.render(prompt)!r}:"]
+    lines = [f"after a line end and {lm.render(prompt)!r}:" if prompt else "after a line end:"]
     lines += [f"{rank:>3}. {shown(lm, t):<{width}}  {p:.4f}" for rank, (t, p) in enumerate(top, 1)]
-    return record, "\n".join(lines)
+    return record, "\n".join([*lines, *unknown_line(lm, unknown)])
 
 
 def score(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -81,14 +91,15 @@ def score(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], 
         "total_log_prob": s.total,
         "probability": math.exp(s.total),
         "perplexity": s.perplexity,
+        "unknown": s.unknown,
     }
     tokens = [shown(lm, t) for t in s.tokens]
     width = max(len(t) for t in [*tokens, "token"])
     lines = [f"{'token':<{width}}  {'log p':>8}  {'p':>9}"]
     lines += [f"{t:<{width}}  {lp:8.3f}  {math.exp(lp):9.3g}" for t, lp in zip(tokens, s.log_probs, strict=True)]
     lines.append(f"log P(sentence) = {s.total:.3f}  (P = {math.exp(s.total):.3g}, natural log)")
-    lines.append(f"perplexity {s.perplexity:.2f} over {len(s.tokens)} tokens")
-    return record, "\n".join(lines)
+    lines.append(f"perplexity {s.perplexity:.2f} over {len(s.tokens)} tokens, the first after a line end")
+    return record, "\n".join([*lines, *unknown_line(lm, s.unknown)])
 
 
 def sample(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -99,9 +110,11 @@ def sample(lm: LanguageModel, args: argparse.Namespace) -> tuple[dict[str, Any],
         "text": lm.render(drawn),
         "seed": seed,
         "temperature": args.temperature,
+        "unknown": lm.unknown(lm.words(args.prompt)),
     }
     # the prompt as the model read it (unknown words as <unk>), then the sample
-    return record, f"{lm.render([*prompt, *drawn])}\n(seed {seed}, temperature {args.temperature})"
+    lines = [lm.render([*prompt, *drawn]), f"(seed {seed}, temperature {args.temperature})"]
+    return record, "\n".join([*lines, *unknown_line(lm, record["unknown"])])
 
 
 COMMANDS = {"next": next_words, "score": score, "sample": sample}

@@ -1,11 +1,13 @@
 """``python -m runner.status DIR``: how a sweep or a run stands, read from its folders alone.
 
-Per job: its status (what results.json says; else ``running`` while a live
-process holds the folder's lock, ``unfinished`` when none does; ``pending``
-when the sweep's ``jobs.json`` lists it and it never started), steps done of
-the total, the last validation value of the task's metric, and the wall time.
-Exit status 0 when every job finished ``ok`` or ``diverged``, 1 otherwise.
-Nothing here imports torch or lightning.
+Per job, numbered from 0 as Hydra numbers its folders (job 3 is ``3_...``): its
+status (what results.json says; else ``running`` while a live process holds the
+folder's lock, ``unfinished`` when none does; ``pending`` when the sweep's
+``jobs.json`` lists it and it never started), the step it stands at of the
+total (:func:`step`), the last validation value of the task's metric, and the
+wall time. Exit status 0 when every job finished ``ok`` or ``diverged``, 1
+otherwise. Nothing here imports lightning; torch only to read the step of the
+checkpoint an unfinished job resumes from.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def as_json(j: Job, states: list[Job]) -> dict[str, Any]:
         "name": j.name,
         "differs": differs(j, states),
         "status": str(j.status),
-        "steps": j.steps,
+        "steps": j.step,
         "total": j.total,
+        "diverged_at_step": j.diverged_at,
+        "resumes_from_step": j.resumes_from,
+        "logged_to_step": j.logged_to,
         "metric": j.metric,
         "value": j.value,
         "wall_s": j.wall_s,
@@ -102,13 +107,29 @@ def differs(j: Job, states: list[Job]) -> str:
     return naming.name(j.overrides, [k.overrides for k in states] if len(states) > 1 else None, default=j.name)
 
 
+def step(j: Job) -> str:
+    """``1000/1000``: the step the job stands at (:attr:`Job.step`) of ``trainer.max_steps``."""
+    return f"{'-' if j.step is None else j.step}/{'?' if j.total is None else j.total}"
+
+
+def standing(j: Job) -> str:
+    """The status with the step it names: ``diverged at step 10`` (:attr:`Job.status_text`, as the sweep report
+    says it), ``unfinished, resumes from 500 (logged to 719)`` (its checkpoint's step, and the last step
+    metrics.csv holds where that is later)."""
+    if j.status == Status.diverged:
+        return j.status_text
+    if j.resumes_from is None:
+        return str(j.status)
+    logged = f" (logged to {j.logged_to})" if j.logged_to is not None and j.logged_to > j.resumes_from else ""
+    return f"{j.status}, resumes from {j.resumes_from}{logged}"
+
+
 def table(states: list[Job]) -> str:
-    rows = [("job", "status", "steps", "metric", "wall", "what differs")]  # job k counted from 1, as the log does
+    rows = [("job", "status", "step", "metric", "wall", "what differs")]
     for j in states:
-        steps = f"{'-' if j.steps is None else j.steps}/{'?' if j.total is None else j.total}"
         value = f"{j.metric} {j.value:.4g}" if j.value is not None else "-"
-        number = "-" if j.num is None else str(j.num + 1)
-        rows.append((number, str(j.status), steps, value, duration(j.wall_s), differs(j, states)))
+        number = "-" if j.num is None else str(j.num)  # hydra.job.num: the NUM_ of the job's folder
+        rows.append((number, standing(j), step(j), value, duration(j.wall_s), differs(j, states)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
