@@ -9,7 +9,7 @@ from conftest import results, runner
 def test_help_lists_groups_and_plugin_options(tmp_path):
     out = runner("--help", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    for line in ("cell: gru, lstm, rnn", "data: adding, copy", "grad: clip_norm, clip_value, none", "optim: adam, sgd"):
+    for line in ("cell: gru, lstm, rnn", "data: adding, copy", "grad: clip_norm, clip_value, noise, none", "optim: adam, sgd"):
         assert line in out.stdout
 
 

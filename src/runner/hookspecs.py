@@ -108,4 +108,13 @@ def register_grad_handlers(register: RegisterGradHandler) -> None:
     ``.grad`` of the parameters in place, and returns whether it did (a bool
     or a 0-d bool tensor). The runner measures the global L2 gradient norm
     before and after and logs both with the handler's answer.
+
+    A handler may depend on the step and keep state. Declaring a keyword
+    ``step`` (``handler(parameters, step=...)``) gets it the global step, the
+    optimizer steps taken before this one, the same after a resume. Its state
+    is kept in every checkpoint and restored on resume when the handler has
+    ``state_dict()``/``load_state_dict()`` (PyTorch's convention; tensors,
+    numbers, strings and containers of them) or is a ``torch.nn.Module`` with
+    its state in buffers. :class:`runner.GradHandler` says it in full; the
+    contract kit fails a handler that does not resume exactly.
     """

@@ -10,8 +10,8 @@ Each looks the plugin up by name among the installed ones (or in ``plugins``),
 builds it from the config Hydra composes for it, checks the contract of its
 hook (see docs/plugins.md) and raises :class:`ContractError`, an
 ``AssertionError`` saying what broke, when it does not hold. The checks per
-hook live in :mod:`runner.contract`; :func:`check_plugins` runs the check of
-every plugin one distribution registers.
+hook live in :mod:`runner.plugins.contract` and :mod:`runner.plugins.contract_step`;
+:func:`check_plugins` runs the check of every plugin one distribution registers.
 
 Installed with the runner, this module is also a pytest plugin (entry point
 ``pytest11``) that gives every test suite the ``runner_train`` fixture: a tiny
@@ -33,14 +33,8 @@ from typing import Any
 
 from runner._run_folder import run_dir
 from runner.plugins import registry
-from runner.plugins.contract import (
-    ContractError,
-    _expect,
-    check_cell,
-    check_config,
-    check_dataset,
-    check_grad_handler,
-)
+from runner.plugins.contract import ContractError, _expect, check_cell, check_config, check_dataset
+from runner.plugins.contract_step import check_grad_handler
 from runner.plugins.registry import Registry
 
 __all__ = [

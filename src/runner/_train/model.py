@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,21 @@ def detach(state: Any) -> Any:
     if isinstance(state, dict):
         return {k: detach(v) for k, v in state.items()}
     return state
+
+
+def takes_step(handler: GradHandler) -> bool:
+    """Whether a gradient handler declares the keyword ``step``: the runner then passes the global step."""
+    call = handler.forward if isinstance(handler, nn.Module) else handler
+    try:
+        return "step" in inspect.signature(call).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: it cannot take one
+        return False
+
+
+def has_state(handler: GradHandler) -> bool:
+    """Whether the runner keeps a handler's state itself: an ``nn.Module``'s buffers are in the model's weights."""
+    methods = (getattr(handler, name, None) for name in ("state_dict", "load_state_dict"))
+    return not isinstance(handler, nn.Module) and all(callable(m) for m in methods)
 
 
 def score(task: Task, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
@@ -74,6 +90,7 @@ class SequenceModel(L.LightningModule):
     ):
         super().__init__()
         self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
+        self._handler_takes_step = takes_step(grad_handler)
         self.loss_mode, self.check_finite_every, self.cuda_graphs = (
             model.loss,
             model.check_finite_every,
@@ -178,14 +195,19 @@ class SequenceModel(L.LightningModule):
         stacked = torch.stack([value.detach().double() for value in sums.values()])
         return dict(zip(sums, self.trainer.strategy.reduce(stacked, reduce_op="sum"), strict=True))
 
+    def _handle(self, params: list[Tensor]) -> bool | Tensor:
+        if self._handler_takes_step:
+            return self.grad_handler(params, step=self.global_step)
+        return self.grad_handler(params)
+
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         params = [p for p in self.parameters() if p.grad is not None]
         if not self._logs_this_step:  # the handler alone, as a hand-written loop would do
-            self._count_clipped(self.grad_handler(params))
+            self._count_clipped(self._handle(params))
             return
         grads = [p.grad for p in params]
         before = torch.nn.utils.get_total_norm(grads)
-        changed = self.grad_handler(params)
+        changed = self._handle(params)
         after = torch.nn.utils.get_total_norm(grads) if changed is not False else before
         clipped = self._count_clipped(changed)
         self.log_dict(
@@ -256,9 +278,10 @@ class SequenceModel(L.LightningModule):
 
     # -- checkpoints ------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # what Lightning does not keep: the RNG (dropout), the state carried between windows and
-        # a divergence not read yet
+        # what Lightning does not keep: the RNG (dropout), the state carried between windows, the
+        # gradient handler's own state and a divergence not read yet
         checkpoint["runner"] = {
+            "grad_handler": self.grad_handler.state_dict() if has_state(self.grad_handler) else None,
             "identity": self.identity,
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -274,6 +297,8 @@ class SequenceModel(L.LightningModule):
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
         if saved.get("state") is not None:
             self.states["train"] = saved["state"]
+        if saved.get("grad_handler") is not None and has_state(self.grad_handler):
+            self.grad_handler.load_state_dict(saved["grad_handler"])
         self.nonfinite_at = torch.tensor(saved.get("nonfinite_at", -1))
 
     # -- optimisation -----------------------------------------------------------
