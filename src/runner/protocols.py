@@ -1,4 +1,4 @@
-"""What a plugin's builder returns, as types: a cell, a data module, a gradient handler.
+"""What a plugin's builder returns, as types: a cell, a data module, a gradient handler, an optimizer.
 
 Each class is a :class:`typing.Protocol` and its docstrings are the contract:
 a plugin's objects need not inherit from them, they only have the members
@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from torch import Tensor
     from torch.nn import Parameter
 
@@ -135,4 +137,38 @@ class GradHandler(Protocol):
         a GPU-to-CPU synchronisation every step). ``False`` only when none did. Declare the
         keyword ``step`` to be given the global step (see the class).
         """
+        ...
+
+
+class Optimizer(Protocol):
+    """What updates the parameters from their gradients: a ``torch.optim.Optimizer``.
+
+    Built by ``builder(config, parameters)`` of :func:`runner.hookspecs.register_optimizers`.
+    It must be an instance of a subclass of ``torch.optim.Optimizer`` (torch's schedulers, which
+    the runner's learning-rate schedule uses, accept nothing else); these are the members the
+    runner and Lightning use. Build it on the parameters as given: they are on the device the
+    run trains on (``parameters[0].is_cuda``: a fused kernel may be chosen then).
+    """
+
+    param_groups: list[dict[str, Any]]
+    """Every parameter given, each in one group; every group has an ``lr``, which the schedule scales."""
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update the parameters in place; call ``closure()`` first (Lightning passes one), and return its loss.
+
+        The closure runs the forward and backward pass and the gradient handler: without the
+        call, no gradient exists.
+        """
+        ...
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient before the next backward pass."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """All the state the next steps depend on (``self.state`` and the param groups): saved in every checkpoint."""
+        ...
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, into one newly built over the same parameters: on resume."""
         ...

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from runner._config.schema import Loss, ModelConfig, OptimConfig, Optimizer
+from runner._config.schema import Loss, ModelConfig, ScheduleConfig
 from runner._train.graphs import Graphs
 from runner._train.graphs import check as check_graphs
-from runner.protocols import Cell, GradHandler
+from runner.protocols import Cell, GradHandler, Optimizer
 from runner.task import Task
 
 IGNORE = -100  # class target of a step that carries no loss
@@ -85,11 +85,13 @@ class SequenceModel(L.LightningModule):
         cell: Cell,
         cell_input_size: int,
         grad_handler: GradHandler,
+        optimizer: Callable[[list[nn.Parameter]], Optimizer],
         model: ModelConfig,
-        optim: OptimConfig,
+        schedule: ScheduleConfig,
     ):
         super().__init__()
-        self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
+        self.task, self.cell, self.grad_handler = task, cell, grad_handler
+        self.build_optimizer, self.schedule = optimizer, schedule  # the builder has its config
         self._handler_takes_step = takes_step(grad_handler)
         self.loss_mode, self.check_finite_every, self.cuda_graphs = (
             model.loss,
@@ -303,16 +305,12 @@ class SequenceModel(L.LightningModule):
 
     # -- optimisation -----------------------------------------------------------
     def configure_optimizers(self) -> dict:
-        o = self.optim
-        fast = {"fused": True} if self.device.type == "cuda" else {}  # one kernel for all parameters on a GPU
-        if o.name == Optimizer.sgd:
-            optimizer = torch.optim.SGD(
-                self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, **fast
-            )
-        else:
-            optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay, **fast)
+        optimizer = self.build_optimizer(
+            list(self.parameters())
+        )  # on the device by now: a builder may pick a fused kernel
+        s = self.schedule
         # epochs 0 .. decay_after-1 at lr, then lr * lr_decay ** (epochs past that, counting this one)
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda epoch: o.lr_decay ** max(0, epoch - o.decay_after + 1)
+            optimizer, lambda epoch: s.lr_decay ** max(0, epoch - s.decay_after + 1)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}

@@ -1,4 +1,4 @@
-"""The contract of what acts on every training step, as checks: gradient handlers and optimisers.
+"""The contract of what acts on every training step, as checks: gradient handlers and optimizers.
 
 Both may keep state from step to step, and a run killed and rerun from its
 checkpoint must end bit for bit as one left alone. So besides what one step
@@ -186,3 +186,99 @@ def check_grad_handler(
 
     _check_resumes(what, lambda: build(config), run, save, load, _grad_state_hint(handler), seed)
     return answers
+
+
+def check_optimizer(name: str, overrides: Sequence[str] = (), *, seed: int = 0, plugins: Registry | None = None) -> Any:
+    """Build optimizer ``name`` over a small model and check the optimizer contract; return the optimizer.
+
+    It is a ``torch.optim.Optimizer`` holding every parameter given, once, each
+    group with an ``lr``; ``step(closure)`` calls the closure and returns its
+    loss, and moves the parameters; the runner's schedule (a torch
+    ``LambdaLR``) takes it. Then it resumes exactly: its ``state_dict()`` saved
+    mid-way with the weights and loaded into one newly built over a copy of
+    them, it moves the weights bit for bit as one that ran on.
+    """
+    import torch
+
+    plugins = plugins or registry.load()
+    build = _plugin(plugins, "optim", name).builder
+    config = check_config("optim", name, overrides, plugins)
+    what = f"optim={name}"
+    generator = torch.Generator().manual_seed(seed)
+    inputs, targets = torch.randn(8, 3, generator=generator), torch.randn(8, 2, generator=generator)
+
+    def model() -> list:
+        torch.manual_seed(seed)
+        layers = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+        return list(layers.parameters())
+
+    def closure_of(params: list, calls: list | None = None):
+        def closure() -> Any:
+            if calls is not None:
+                calls.append(1)
+            for p in params:
+                p.grad = None
+            w1, b1, w2, b2 = params
+            loss = ((torch.tanh(inputs @ w1.T + b1) @ w2.T + b2 - targets) ** 2).mean()
+            loss.backward()
+            return loss
+
+        return closure
+
+    params = model()
+    optimizer = build(config, params)
+    _expect(
+        isinstance(optimizer, torch.optim.Optimizer),
+        f"{what}: the builder returned {type(optimizer).__name__}, not a torch.optim.Optimizer "
+        "(the runner's learning-rate schedule, torch's LambdaLR, takes nothing else)",
+    )
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    _expect(
+        len(held) == len(params) and {id(p) for p in held} == {id(p) for p in params},
+        f"{what}: its param groups hold {len(held)} tensors, not each of the {len(params)} parameters given once",
+    )
+    _expect(
+        all(float(group.get("lr", 0)) > 0 for group in optimizer.param_groups),
+        f"{what}: a param group has no positive lr, which the runner's schedule scales and logs",
+    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5**epoch)  # as configure_optimizers
+    before, calls = [p.detach().clone() for p in params], []
+    loss = optimizer.step(closure_of(params, calls))
+    _expect(calls, f"{what}: step(closure) did not call the closure, which Lightning passes: call it first")
+    _expect(
+        isinstance(loss, torch.Tensor) and loss.ndim == 0,
+        f"{what}: step(closure) returned {loss!r}, not the closure's loss",
+    )
+    _expect(
+        any(not torch.equal(p.detach(), b) for p, b in zip(params, before, strict=True)),
+        f"{what}: step(closure) left every parameter as it was",
+    )
+    schedule.step()
+    _expect(
+        all(group["lr"] == group["initial_lr"] * 0.5 for group in optimizer.param_groups),
+        f"{what}: the runner's schedule (LambdaLR) did not set its param groups' lr",
+    )
+
+    def fresh() -> tuple[list, Any]:
+        params = model()
+        return params, build(config, params)
+
+    def run(thing: tuple[list, Any], step: int) -> list:
+        params, optimizer = thing
+        optimizer.step(closure_of(params))
+        return [p.detach().clone() for p in params]
+
+    def save(thing: tuple[list, Any]) -> Any:
+        params, optimizer = thing
+        return {"weights": [p.detach().clone() for p in params], "optimizer": optimizer.state_dict()}
+
+    def load(thing: tuple[list, Any], state: Any) -> None:
+        params, optimizer = thing
+        with torch.no_grad():
+            for p, saved in zip(params, state["weights"], strict=True):
+                p.copy_(saved)
+        optimizer.load_state_dict(state["optimizer"])
+
+    hint = "keep all of it in self.state and the param groups, which state_dict() saves, as torch's optimizers do"
+    _check_resumes(what, fresh, run, save, load, hint, seed)
+    return optimizer
