@@ -476,6 +476,85 @@ def test_check_grad_handler_fails_a_handler_that_would_not_resume_exactly(make, 
         testing.check_grad_handler("fake", plugins=plugins)
 
 
+# -- optimizers: torch.optim.Optimizer, the closure, the state a checkpoint keeps ---------------------------
+
+
+@pytest.mark.parametrize("name", sorted(INSTALLED.plugins["optim"]))
+def test_every_optimizer_keeps_the_contract(name):
+    assert isinstance(testing.check_optimizer(name), torch.optim.Optimizer)
+
+
+def test_rmsprop_with_momentum_and_centred_averages_resumes_exactly():
+    overrides = ["optim.alpha=0.9", "optim.momentum=0.9", "optim.centered=true"]
+    assert testing.check_optimizer("rmsprop", overrides).param_groups[0]["centered"] is True
+
+
+class SignSGD(torch.optim.Optimizer):
+    """Correct: p <- p - lr * sign(m), m the running mean of the gradient (Bernstein et al. 2018), in self.state."""
+
+    def __init__(self, params, lr=0.01, beta=0.9):
+        super().__init__(params, {"lr": lr, "beta": beta})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                m = self._momentum(p)
+                m.mul_(group["beta"]).add_(p.grad, alpha=1 - group["beta"])
+                p.sub_(group["lr"] * m.sign())
+        return loss
+
+    def _momentum(self, p):
+        if "m" not in self.state[p]:
+            self.state[p]["m"] = torch.zeros_like(p)
+        return self.state[p]["m"]
+
+
+class MomentumAside(SignSGD):
+    """Its running mean in a plain dict, which state_dict() does not see."""
+
+    def _momentum(self, p):
+        aside = self.__dict__.setdefault("aside", {})
+        return aside.setdefault(id(p), torch.zeros_like(p))
+
+
+class IgnoresClosure(SignSGD):
+    def step(self, closure=None):
+        return None
+
+
+class Plain:
+    def __init__(self, params, lr=0.01):
+        self.param_groups = [{"params": list(params), "lr": lr}]
+
+
+class FirstOnly(SignSGD):
+    def __init__(self, params, lr=0.01, beta=0.9):
+        super().__init__(list(params)[:1], lr, beta)
+
+
+@pytest.mark.parametrize(
+    "cls,problem",
+    [
+        (SignSGD, None),
+        (MomentumAside, "optim=fake: does not resume exactly: .* keep all of it in self.state"),
+        (IgnoresClosure, "optim=fake: step\\(closure\\) did not call the closure"),
+        (Plain, "optim=fake: the builder returned Plain, not a torch.optim.Optimizer"),
+        (FirstOnly, "optim=fake: its param groups hold 1 tensors, not each of the 4 parameters"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_check_optimizer_catches_a_broken_optimizer(cls, problem):
+    plugins = with_plugin("optim", lambda config, parameters: cls(parameters))
+    if problem is None:
+        assert isinstance(testing.check_optimizer("fake", plugins=plugins), SignSGD)
+        return
+    with pytest.raises(ContractError, match=problem):
+        testing.check_optimizer("fake", plugins=plugins)
+
+
 # -- check_plugins: everything one distribution registers, in one call -----------------------------
 
 
