@@ -60,9 +60,13 @@ class AdamWConfig(AdamConfig):
 @dataclass
 class RMSpropConfig:
     lr: float = 1e-3  # the step size (Arjovsky et al. 2016 use 1e-3)
-    # torch's name for the decay of the running average of squared gradients: the "decay" of Tieleman &
-    # Hinton 2012 and of Arjovsky et al. 2016 ("decay 0.9" is optim.alpha=0.9)
-    alpha: float = 0.99
+    alpha: float = field(
+        default=0.99,
+        metadata={
+            "help": "torch's name for the decay of the running average of squared gradients: the decay of "
+            "Tieleman & Hinton 2012; the 'decay 0.9' of Arjovsky et al. 2016 is optim.alpha=0.9"
+        },
+    )
     eps: float = 1e-8  # added to the root of the running average
     weight_decay: float = 0.0  # L2 penalty, added to the gradient
     momentum: float = 0.0  # momentum on the scaled step; 0: none
