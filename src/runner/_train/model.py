@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from runner._config.schema import Loss, ModelConfig, ScheduleConfig
+from runner._train.grad_handler import has_state, takes_step
 from runner._train.graphs import Graphs
 from runner._train.graphs import check as check_graphs
 from runner.protocols import Cell, GradHandler, Optimizer
@@ -29,21 +29,6 @@ def detach(state: Any) -> Any:
     if isinstance(state, dict):
         return {k: detach(v) for k, v in state.items()}
     return state
-
-
-def takes_step(handler: GradHandler) -> bool:
-    """Whether a gradient handler declares the keyword ``step``: the runner then passes the global step."""
-    call = handler.forward if isinstance(handler, nn.Module) else handler
-    try:
-        return "step" in inspect.signature(call).parameters
-    except (TypeError, ValueError):  # a builtin without a signature: it cannot take one
-        return False
-
-
-def has_state(handler: GradHandler) -> bool:
-    """Whether the runner keeps a handler's state itself: an ``nn.Module``'s buffers are in the model's weights."""
-    methods = (getattr(handler, name, None) for name in ("state_dict", "load_state_dict"))
-    return not isinstance(handler, nn.Module) and all(callable(m) for m in methods)
 
 
 def score(task: Task, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:

@@ -98,7 +98,7 @@ def _check_resumes(
 def _grad_state_hint(handler: Any) -> str:
     import torch
 
-    from runner._train.model import has_state
+    from runner._train.grad_handler import has_state
 
     if isinstance(handler, torch.nn.Module):
         return "keep every value it depends on in a buffer (self.register_buffer), not in a plain attribute"
@@ -124,7 +124,7 @@ def check_grad_handler(
     """
     import torch
 
-    from runner._train.model import has_state, takes_step
+    from runner._train.grad_handler import has_state, takes_step
 
     plugins = plugins or registry.load()
     build = _plugin(plugins, "grad", name).builder
