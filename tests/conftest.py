@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -94,6 +96,33 @@ def environment(env: dict[str, str | None] | None, isolated: bool) -> dict[str, 
         disabled = [full_env.get("RUNNER_DISABLE_PLUGINS", ""), *THIRD_PARTY]
         full_env["RUNNER_DISABLE_PLUGINS"] = ",".join(filter(None, disabled))
     return full_env
+
+
+def killed_and_rerun(
+    *args: str, cwd: Path, folder: str, at_step: int, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess:
+    """Start ``python -m runner args`` in ``cwd/folder``, SIGKILL it once its ``last.ckpt`` holds ``at_step``
+    steps or more, and run the same command again, to its end; return that second run."""
+    import torch
+
+    args = (*args, f"hydra.run.dir={folder}")
+    proc = start(*args, cwd=cwd, output=f"{folder}.log", env=env)
+    last = cwd / folder / "checkpoints" / "last.ckpt"
+
+    def steps() -> int:
+        return torch.load(last, weights_only=True)["global_step"] if last.exists() else -1
+
+    deadline = time.time() + 300
+    while time.time() < deadline and steps() < at_step:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (cwd / folder / "results.json").exists(), "the run finished before it could be killed"
+    assert steps() >= at_step
+    again = runner(*args, cwd=cwd, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stderr + again.stdout
+    return again
 
 
 def results(run_dir: Path) -> dict:

@@ -117,7 +117,10 @@ def test_reaching_below_is_found_by_line(code, test, found):
 
 def test_the_template_is_read_with_the_names_the_scaffold_writes():
     code = python(TEMPLATE / "__init__.py.tmpl")
-    names = "Cell, DataModule, GradHandler, RegisterCell, RegisterDataset, RegisterGradHandler, hookimpl"
+    names = (
+        "Cell, DataModule, GradHandler, Optimizer, RegisterCell, RegisterDataset, RegisterGradHandler, "
+        "RegisterOptimizer, hookimpl"
+    )
     assert f"\nfrom runner import {names}\n" in code
     assert "\n_hooks" in code  # a placeholder of several lines: a name on its line
     assert len(code.splitlines()) == len((TEMPLATE / "__init__.py.tmpl").read_text().splitlines())

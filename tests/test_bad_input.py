@@ -11,7 +11,7 @@ CHOICES = [
     (["cell=lstn"], ["unknown cell 'lstn'", "Installed: gru, lstm, rnn", "Did you mean cell=lstm?"]),
     (["data=addng"], ["unknown data 'addng'", "Did you mean data=adding?"]),
     (["grad=clip_nrm"], ["unknown grad 'clip_nrm'", "Did you mean grad=clip_norm?"]),
-    (["optim=adamw"], ["unknown optim 'adamw'", "Installed: adam, sgd", "Did you mean optim=adam?"]),
+    (["optim=adamx"], ["unknown optim 'adamx'", "Installed: adam, adamw, rmsprop, sgd", "Did you mean optim=adam?"]),
     (["experiment=ptb_smal"], ["unknown experiment 'ptb_smal'", "Did you mean experiment=ptb_small?"]),
     (["-m", "cell=rnn,gur"], ["unknown cell 'gur'", "Did you mean cell=gru?"]),
 ]

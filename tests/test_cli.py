@@ -9,7 +9,13 @@ from conftest import results, runner
 def test_help_lists_groups_and_plugin_options(tmp_path):
     out = runner("--help", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    for line in ("cell: gru, lstm, rnn", "data: adding, copy", "grad: clip_norm, clip_value, none", "optim: adam, sgd"):
+    for line in (
+        "cell: gru, lstm, rnn",
+        "data: adding, copy",
+        "grad: clip_norm, clip_value, noise, none",
+        "optim: adam, adamw, rmsprop, sgd",
+        "schedule: default",
+    ):
         assert line in out.stdout
 
 
@@ -132,12 +138,12 @@ def test_the_zaremba_presets_compose_as_the_paper_says(tmp_path):
     small = yaml.safe_load(runner("experiment=ptb_small", "--cfg", "job", cwd=tmp_path).stdout)
     assert (small["cell"]["hidden_size"], small["cell"]["num_layers"], small["data"]["bptt"]) == (200, 2, 20)
     assert (small["model"]["init_range"], small["model"]["loss"], small["grad"]["max_norm"]) == (0.1, "sum", 5.0)
-    assert (small["optim"]["lr"], small["optim"]["lr_decay"], small["optim"]["decay_after"]) == (1.0, 0.5, 4)
+    assert (small["optim"]["lr"], small["schedule"]["lr_decay"], small["schedule"]["decay_after"]) == (1.0, 0.5, 4)
     assert small["trainer"]["max_epochs"] == 13
     medium = yaml.safe_load(runner("experiment=ptb_medium", "--cfg", "job", cwd=tmp_path).stdout)
     assert (medium["cell"]["hidden_size"], medium["cell"]["dropout"], medium["model"]["dropout"]) == (650, 0.5, 0.5)
-    assert (medium["data"]["bptt"], medium["trainer"]["max_epochs"], medium["optim"]["decay_after"]) == (35, 39, 6)
-    assert abs(medium["optim"]["lr_decay"] - 1 / 1.2) < 1e-12
+    assert (medium["data"]["bptt"], medium["trainer"]["max_epochs"], medium["schedule"]["decay_after"]) == (35, 39, 6)
+    assert abs(medium["schedule"]["lr_decay"] - 1 / 1.2) < 1e-12
 
 
 def test_a_sweep_with_many_overrides_names_its_job_folders_within_the_file_systems_limit(tmp_path, tiny):

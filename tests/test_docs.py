@@ -44,9 +44,13 @@ def undocumented_hooks(guide: str) -> list[str]:
 
 
 def test_every_hook_has_a_section_in_the_guide():
-    assert hooks() == ["register_cells", "register_datasets", "register_grad_handlers"]
+    assert hooks() == ["register_cells", "register_datasets", "register_grad_handlers", "register_optimizers"]
     assert undocumented_hooks(GUIDE.read_text()) == []
-    assert undocumented_hooks("## Cells: `register_cells`\n") == ["register_datasets", "register_grad_handlers"]
+    assert undocumented_hooks("## Cells: `register_cells`\n") == [
+        "register_datasets",
+        "register_grad_handlers",
+        "register_optimizers",
+    ]
 
 
 def test_every_task_field_and_kit_check_is_explained():

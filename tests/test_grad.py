@@ -1,13 +1,16 @@
-"""Gradient handlers change gradients as their rules say and report whether they did."""
+"""Gradient handlers change gradients as their rules say and report whether they did; a stateful one resumes."""
 
 import torch
 
+from conftest import killed_and_rerun, results, runner
 from runner_plugins.grad import (
     ClipNormConfig,
     ClipValueConfig,
+    NoiseConfig,
     NoneConfig,
     build_clip_norm,
     build_clip_value,
+    build_noise,
     build_none,
 )
 
@@ -49,3 +52,55 @@ def test_none_changes_nothing():
     params = params_with_grads(torch.tensor([30.0]))
     assert build_none(NoneConfig())(params) is False
     assert params[0].grad.item() == 30.0
+
+
+def test_noise_of_neelakantan_et_al_2015_has_variance_eta_over_1_plus_t_to_the_gamma():
+    handler = build_noise(NoiseConfig(eta=0.3, gamma=0.55, seed=0))
+    for step in (0, 9, 999):
+        params = params_with_grads(torch.zeros(20_000))
+        assert bool(handler(params, step=step))
+        wanted = 0.3 / (1 + step) ** 0.55
+        assert abs(params[0].grad.var().item() / wanted - 1) < 0.05, step
+        assert abs(params[0].grad.mean().item()) < 4 * (wanted / 20_000) ** 0.5
+
+
+def test_noise_follows_its_seed_and_its_saved_generator():
+    def drawn(handler, step):
+        params = params_with_grads(torch.zeros(5))
+        handler(params, step=step)
+        return params[0].grad
+
+    one, two = (build_noise(NoiseConfig(seed=3)) for _ in range(2))
+    assert torch.equal(drawn(one, 0), drawn(two, 0))
+    assert not torch.equal(drawn(one, 1), drawn(build_noise(NoiseConfig(seed=4)), 1))
+    later = build_noise(NoiseConfig(seed=3))
+    later.load_state_dict(one.state_dict())  # before its first call, as a run resumed from a checkpoint
+    assert torch.equal(drawn(later, 2), drawn(one, 2))
+
+
+# dropout off: every difference after the kill comes from the handler; 7 batches an epoch
+NOISY = [
+    "grad=noise",
+    "grad.eta=0.3",
+    "data.seq_len=10",
+    "data.num_train=112",
+    "data.num_val=32",
+    "data.batch_size=16",
+    "cell=gru",
+    "cell.hidden_size=8",
+    "trainer.max_steps=150",
+    "trainer.val_check_interval=25",
+    "checkpoint.every_n_steps=10",
+    "trainer.log_every_n_steps=1",
+    "logger=csv",
+]
+
+
+def test_a_run_with_gradient_noise_killed_and_rerun_repeats_the_uninterrupted_run(tmp_path):
+    env = {"OMP_NUM_THREADS": "1"}
+    assert runner(*NOISY, "hydra.run.dir=whole", cwd=tmp_path, env=env).returncode == 0
+    killed_and_rerun(*NOISY, cwd=tmp_path, folder="killed", at_step=30, env=env)
+    assert results(tmp_path / "killed")["steps"] == 150
+    # bit for bit, every row: the noise generator was saved in the checkpoint and the step given again
+    assert (tmp_path / "whole" / "metrics.csv").read_text() == (tmp_path / "killed" / "metrics.csv").read_text()
+    assert results(tmp_path / "whole")["val"] == results(tmp_path / "killed")["val"]

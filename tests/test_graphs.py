@@ -12,7 +12,7 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
 from conftest import TINY, runner
-from runner._config.schema import ModelConfig, OptimConfig
+from runner._config.schema import ModelConfig, ScheduleConfig
 from runner._train.graphs import Core
 from runner._train.model import SequenceModel, detach
 from runner.task import Task
@@ -33,7 +33,9 @@ ADDING = Task(
 def test_the_recorded_module_is_the_models_forward_with_the_state_flat(kind, impl, task):
     torch.manual_seed(0)
     cell = build_cell(kind, CellConfig(hidden_size=6, num_layers=2, impl=impl), 5 if task is LM else 2)
-    model = SequenceModel(task, cell, 5 if task is LM else 2, lambda params: False, ModelConfig(), OptimConfig())
+    model = SequenceModel(
+        task, cell, 5 if task is LM else 2, lambda params: False, None, ModelConfig(), ScheduleConfig()
+    )
     inputs = torch.randint(0, 11, (3, 4)) if task is LM else torch.rand(3, 4, 2)
     eager, state = model(inputs)
     # None is the zero state (the cell contract): the graphs pass zeros of the state's structure

@@ -1,19 +1,23 @@
 """The generic model's pieces that no end-to-end run pins down exactly."""
 
+import functools
+
 import torch
 
-from runner._config.schema import ModelConfig, OptimConfig, Optimizer
+from runner._config.schema import ModelConfig, ScheduleConfig
 from runner._train.model import SequenceModel
 from runner.task import Task
 from runner_plugins.cells.build import build_cell
 from runner_plugins.cells.config import CellConfig
+from runner_plugins.optim import AdamConfig, SGDConfig, build_adam, build_sgd
 
 
 def test_lr_schedule_holds_for_decay_after_epochs_then_decays_every_epoch():
     task = Task(inputs="tokens", input_size=5, targets="classes", output_size=5, metrics=("ppl",), monitor="ppl")
     cell = build_cell("lstm", CellConfig(hidden_size=4), 4)
-    optim = OptimConfig(name=Optimizer.sgd, lr=1.0, lr_decay=0.5, decay_after=4)  # Zaremba small
-    model = SequenceModel(task, cell, 4, lambda params: False, ModelConfig(), optim)
+    sgd = functools.partial(build_sgd, SGDConfig(lr=1.0))
+    schedule = ScheduleConfig(lr_decay=0.5, decay_after=4)  # Zaremba small
+    model = SequenceModel(task, cell, 4, lambda params: False, sgd, ModelConfig(), schedule)
     setup = model.configure_optimizers()
     optimizer, schedule = setup["optimizer"], setup["lr_scheduler"]["scheduler"]
     lrs = []
@@ -46,8 +50,9 @@ def test_logging_steps_are_the_ones_lightning_writes(tmp_path):
         build_cell("rnn", CellConfig(hidden_size=4), 2),
         2,
         lambda params: False,
+        functools.partial(build_adam, AdamConfig()),
         ModelConfig(),
-        OptimConfig(),
+        ScheduleConfig(),
     )
     trainer = L.Trainer(
         max_steps=11,

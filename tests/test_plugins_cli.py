@@ -52,6 +52,11 @@ def test_lists_builtins_with_origin_and_typed_fields_without_torch(tmp_path):
     assert "    data.max_vocab: int | None = null  # keep the most frequent types, the rest become <unk>\n" in text
     assert "    data.split: list[float] = [0.9, 0.05, 0.05]  # train, valid, test fractions of one file\n" in text
     assert "grad=none  (rnn-runner" in text and "(no fields)" in text
+    assert f"optim=rmsprop  (rnn-runner {version}, entry point optim)" in text  # the fourth seam
+    assert re.search(
+        r"^    optim\.alpha: float = 0\.99  # .*decay of Tieleman & Hinton 2012; the 'decay 0\.9'", text, re.M
+    )
+    assert "    optim.centered: bool = false  # divide by the running variance" in text
     assert "failed plugins" not in text
     imported = imported_modules(out.stderr)
     assert "pluggy" in imported
@@ -165,7 +170,7 @@ def test_new_refuses_a_bad_or_taken_name_unknown_kinds_and_an_existing_folder(tm
     out = runner("new", "Runner", cwd=tmp_path, module="runner.plugins")
     assert out.returncode == 2 and "would be named 'runner', which Python already knows" in out.stderr
     out = runner("new", "my-plugins", "--kinds", "cell,optimizer", cwd=tmp_path, module="runner.plugins")
-    assert out.returncode == 2 and "kinds must be among cell, data, grad, got cell, optimizer" in out.stderr
+    assert out.returncode == 2 and "kinds must be among cell, data, grad, optim, got cell, optimizer" in out.stderr
     (tmp_path / "my-plugins").mkdir()
     out = runner("new", "my-plugins", cwd=tmp_path, module="runner.plugins")
     assert out.returncode == 2 and "my-plugins exists already" in out.stderr

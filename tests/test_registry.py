@@ -202,7 +202,8 @@ def test_hooks_pluggy_would_not_call_are_named_failures(tmp_path):
     assert (
         "plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): "
         "register_dataset is not a hook of the runner "
-        "(the hooks: register_cells, register_datasets, register_grad_handlers); did you mean register_datasets?"
+        "(the hooks: register_cells, register_datasets, register_grad_handlers, register_optimizers); "
+        "did you mean register_datasets?"
     ) in err
     assert (
         "plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): register_grad_handlers is not marked "

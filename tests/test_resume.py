@@ -1,16 +1,10 @@
 """A killed run resumes to the same result; sweeps skip what is done; same seed, same numbers."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
-import torch
 
-from conftest import results, runner
+from conftest import killed_and_rerun, results, runner
 
 # dropout draws from the RNG, 7 batches an epoch: a kill lands mid-epoch, several epochs in
 KILLABLE = [
@@ -32,23 +26,7 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     whole = runner(*KILLABLE, "hydra.run.dir=whole", cwd=tmp_path, env=ONE_THREAD)
     assert whole.returncode == 0, whole.stderr
 
-    args = [sys.executable, "-m", "runner", *KILLABLE, "hydra.run.dir=killed"]
-    proc = subprocess.Popen(
-        args, cwd=tmp_path, env={**os.environ, **ONE_THREAD}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 300
-    while time.time() < deadline and not (last.exists() and torch.load(last, weights_only=True)["global_step"] >= 40):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (tmp_path / "killed" / "results.json").exists(), "the run finished before it could be killed"
-    killed_at = torch.load(last, weights_only=True)["global_step"]
-    assert 40 <= killed_at < 300
-
-    again = runner(*KILLABLE, "hydra.run.dir=killed", cwd=tmp_path, env=ONE_THREAD)
-    assert again.returncode == 0, again.stderr
-    assert "resuming from" in again.stderr + again.stdout
+    killed_and_rerun(*KILLABLE, cwd=tmp_path, folder="killed", at_step=40, env=ONE_THREAD)
     a, b = results(tmp_path / "whole"), results(tmp_path / "killed")
     assert b["status"] == "ok" and b["steps"] == 300
     assert a["val"] == b["val"] and a["best_val"] == b["best_val"]  # bitwise: the floats are equal

@@ -44,7 +44,7 @@ def test_a_new_package_with_every_kind_installs_lists_passes_its_tests_and_train
 
     out = runner(cwd=tmp_path, module="runner.plugins", env=env)
     assert out.returncode == 0, out.stdout
-    for option in ("cell=mgu", "data=parity", "grad=clip_per_tensor"):
+    for option in ("cell=mgu", "data=parity", "grad=clip_per_tensor", "optim=signum"):
         assert f"{option}  (my-rnn-plugins 0.1.0, entry point my_rnn_plugins)" in out.stdout
     assert "    cell.hidden_size: int = 128  # units per layer (the size of h)\n" in out.stdout
     assert "    grad.max_norm: float = 1.0  # the largest L2 norm each parameter's gradient may keep\n" in out.stdout
@@ -52,12 +52,13 @@ def test_a_new_package_with_every_kind_installs_lists_passes_its_tests_and_train
     # its own tests: the contract kit (check_plugins, check_cell), the equations, and a tiny training
     out = runner("-q", "-p", "no:cacheprovider", cwd=package, module="pytest", env=env)
     assert out.returncode == 0, out.stdout[-3000:]
-    assert "6 passed" in out.stdout
+    assert "7 passed" in out.stdout
 
     out = runner(
         "cell=mgu",
         "data=parity",
         "grad=clip_per_tensor",
+        "optim=signum",
         "cell.hidden_size=8",
         "data.seq_len=12",
         "data.batch_size=4",
@@ -72,11 +73,12 @@ def test_a_new_package_with_every_kind_installs_lists_passes_its_tests_and_train
     )
     assert out.returncode == 0, out.stderr[-3000:]
     record = results(tmp_path / "run")
-    assert (record["status"], record["cell"], record["data"], record["grad"]) == (
+    assert (record["status"], record["cell"], record["data"], record["grad"], record["optim"]) == (
         "ok",
         "mgu",
         "parity",
         "clip_per_tensor",
+        "signum",
     )
     assert record["baseline"]["accuracy"] == 0.5 and 0 <= record["val"]["accuracy"] <= 1
 

@@ -5,7 +5,7 @@ Installed as the distribution ``rnn-runner``; imported as ``runner``.
 The public API is what :data:`__all__` names, imported from ``runner`` itself
 (``from runner import Task, hookimpl``), as the built-in plugins do: the plugin
 contract (:data:`PLUGIN_API`, :data:`hookimpl`, the ``register`` types of the
-three hooks of :mod:`runner.hookspecs`, the protocols of what their builders
+four hooks of :mod:`runner.hookspecs`, the protocols of what their builders
 return, :class:`Task`), the helpers a data plugin needs (its part of a batch
 under DDP, its device, its files), and ``testing``, the contract test kit for a
 plugin's tests (``from runner.testing import check_plugins``; also the pytest
@@ -31,8 +31,8 @@ import pluggy
 
 from runner._train.distributed import check_batch, device, part, rank_and_size
 from runner.data import DataError, Source, data_folder, download, ensure_files, sha256
-from runner.hookspecs import RegisterCell, RegisterDataset, RegisterGradHandler
-from runner.protocols import Cell, DataModule, GradHandler
+from runner.hookspecs import RegisterCell, RegisterDataset, RegisterGradHandler, RegisterOptimizer
+from runner.protocols import Cell, DataModule, GradHandler, Optimizer
 from runner.task import Task, tokenize
 
 __version__ = "0.1.0"
@@ -54,9 +54,11 @@ __all__ = [
     "DataError",
     "DataModule",
     "GradHandler",
+    "Optimizer",
     "RegisterCell",
     "RegisterDataset",
     "RegisterGradHandler",
+    "RegisterOptimizer",
     "Source",
     "Task",
     "check_batch",

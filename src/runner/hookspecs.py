@@ -1,4 +1,4 @@
-"""The plugin contract: three hooks, one per seam of an experiment.
+"""The plugin contract: four hooks, one per seam of an experiment.
 
 Its version is ``runner.PLUGIN_API``. A plugin implements a hook as a
 function of the same name marked ``@runner.hookimpl``, whose one argument is
@@ -8,17 +8,17 @@ calls ``register`` once per thing it provides::
 
     register(name, builder, config_class)
 
-- ``name``: what the user types after ``cell=``, ``data=`` or ``grad=``.
+- ``name``: what the user types after ``cell=``, ``data=``, ``grad=`` or ``optim=``.
 - ``config_class``: a dataclass. Its fields become the typed Hydra options of
   that choice (``cell.hidden_size=256``); ``__post_init__`` may raise
   ``ValueError`` to reject values out of range.
 - ``builder``: a callable taking an instance of ``config_class`` (plus the
   arguments listed per hook) and returning the object described per hook:
   a :class:`~runner.protocols.Cell`, a :class:`~runner.protocols.DataModule`,
-  a :class:`~runner.protocols.GradHandler`.
+  a :class:`~runner.protocols.GradHandler`, a :class:`~runner.protocols.Optimizer`.
 
 Each hook's ``register`` has a type of its own (:class:`RegisterCell`,
-:class:`RegisterDataset`, :class:`RegisterGradHandler`, exported by
+:class:`RegisterDataset`, :class:`RegisterGradHandler`, :class:`RegisterOptimizer`, exported by
 :mod:`runner`): annotate a hook's argument with it, and a builder's return type
 with the protocol, and a type checker holds the plugin to the contract.
 
@@ -30,11 +30,14 @@ never at module level.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import pluggy
 
-from runner.protocols import Cell, DataModule, GradHandler
+from runner.protocols import Cell, DataModule, GradHandler, Optimizer
+
+if TYPE_CHECKING:
+    from torch.nn import Parameter
 
 PROJECT = "runner"
 
@@ -64,6 +67,14 @@ class RegisterGradHandler(Protocol):
 
     def __call__(self, name: str, builder: Callable[[C], GradHandler], config_class: type[C], /) -> None:
         """``builder(config)`` makes the handler of ``grad=name`` from an instance of ``config_class``."""
+        ...
+
+
+class RegisterOptimizer(Protocol):
+    """``register`` of :func:`register_optimizers`: ``register(name, builder, config_class)``."""
+
+    def __call__(self, name: str, builder: Callable[[C, list[Parameter]], Optimizer], config_class: type[C], /) -> None:
+        """``builder(config, parameters)`` makes the optimizer of ``optim=name`` over ``parameters``."""
         ...
 
 
@@ -108,4 +119,30 @@ def register_grad_handlers(register: RegisterGradHandler) -> None:
     ``.grad`` of the parameters in place, and returns whether it did (a bool
     or a 0-d bool tensor). The runner measures the global L2 gradient norm
     before and after and logs both with the handler's answer.
+
+    A handler may depend on the step and keep state. Declaring a keyword
+    ``step`` (``handler(parameters, step=...)``) gets it the global step, the
+    optimizer steps taken before this one, the same after a resume. Its state
+    is kept in every checkpoint and restored on resume when the handler has
+    ``state_dict()``/``load_state_dict()`` (PyTorch's convention; tensors,
+    numbers, strings and containers of them) or is a ``torch.nn.Module`` with
+    its state in buffers. :class:`runner.GradHandler` says it in full; the
+    contract kit fails a handler that does not resume exactly.
+    """
+
+
+@hookspec
+def register_optimizers(register: RegisterOptimizer) -> None:
+    """Register optimizers, selected with ``optim=NAME``.
+
+    ``builder(config, parameters: list[Parameter]) -> Optimizer``
+    (:class:`runner.Optimizer`): a ``torch.optim.Optimizer`` over every
+    trainable parameter of the model (encoder, cell, output head), in one
+    parameter group or several, each with its ``lr``. Lightning calls
+    ``step(closure)``, where the closure runs the forward and backward pass
+    and the gradient handler; the runner scales every group's ``lr`` by its
+    epoch schedule (``schedule.lr_decay``, ``schedule.decay_after``) and logs
+    the first group's. Its ``state_dict()`` is saved in every checkpoint and
+    restored on resume, so all the state it keeps belongs in ``self.state``
+    and the param groups, as torch's optimizers keep theirs.
     """

@@ -1,4 +1,4 @@
-"""The contract test kit: checks that any cell, dataset or gradient handler must pass.
+"""The contract test kit: checks that any cell, dataset, gradient handler or optimizer must pass.
 
 Plain helpers, usable from any test framework or a script::
 
@@ -10,8 +10,8 @@ Each looks the plugin up by name among the installed ones (or in ``plugins``),
 builds it from the config Hydra composes for it, checks the contract of its
 hook (see docs/plugins.md) and raises :class:`ContractError`, an
 ``AssertionError`` saying what broke, when it does not hold. The checks per
-hook live in :mod:`runner.contract`; :func:`check_plugins` runs the check of
-every plugin one distribution registers.
+hook live in :mod:`runner.plugins.contract` and :mod:`runner.plugins.contract_step`;
+:func:`check_plugins` runs the check of every plugin one distribution registers.
 
 Installed with the runner, this module is also a pytest plugin (entry point
 ``pytest11``) that gives every test suite the ``runner_train`` fixture: a tiny
@@ -33,14 +33,8 @@ from typing import Any
 
 from runner._run_folder import run_dir
 from runner.plugins import registry
-from runner.plugins.contract import (
-    ContractError,
-    _expect,
-    check_cell,
-    check_config,
-    check_dataset,
-    check_grad_handler,
-)
+from runner.plugins.contract import ContractError, _expect, check_cell, check_config, check_dataset
+from runner.plugins.contract_step import check_grad_handler, check_optimizer
 from runner.plugins.registry import Registry
 
 __all__ = [
@@ -50,6 +44,7 @@ __all__ = [
     "check_config",
     "check_dataset",
     "check_grad_handler",
+    "check_optimizer",
     "check_plugins",
     "train",
 ]
@@ -76,7 +71,7 @@ def _normal(distribution: str | None) -> str | None:
 def check_plugins(
     distribution: str, overrides: Mapping[str, Sequence[str]] | None = None, *, plugins: Registry | None = None
 ) -> dict[str, Any]:
-    """Check every cell, dataset and gradient handler that ``distribution`` registers; return what each check returns.
+    """Check every cell, dataset, gradient handler and optimizer ``distribution`` registers; return each check's result.
 
     ``overrides`` maps ``"kind=name"`` (``"cell=mgu"``) to that plugin's
     overrides, such as small sizes. Fails when a plugin of the distribution
@@ -100,7 +95,7 @@ def check_plugins(
     )
     unknown = sorted(set(overrides or {}) - set(own))
     _expect(not unknown, f"{distribution} registers no {', '.join(unknown)}; it registers {', '.join(sorted(own))}")
-    checks = {"cell": check_cell, "data": check_dataset, "grad": check_grad_handler}
+    checks = {"cell": check_cell, "data": check_dataset, "grad": check_grad_handler, "optim": check_optimizer}
     return {key: checks[p.kind](p.name, (overrides or {}).get(key, ()), plugins=plugins) for key, p in own.items()}
 
 

@@ -18,15 +18,24 @@ from runner._config import identity
 from runner._config.schema import (
     CheckpointConfig,
     ModelConfig,
-    OptimConfig,
     ProbeConfig,
     RootConfig,
+    ScheduleConfig,
     TrainerConfig,
     WandbConfig,
     typed,
 )
 
-NODES = ("cell", "data", "grad", "model", "optim", "trainer", "probe")  # typed in this order: the first bad value
+NODES = (
+    "cell",
+    "data",
+    "grad",
+    "model",
+    "optim",
+    "schedule",
+    "trainer",
+    "probe",
+)  # typed in this order: the first bad value
 
 
 def in_multirun() -> bool:
@@ -45,7 +54,8 @@ class Settings:
     data: Any
     grad: Any
     model: ModelConfig
-    optim: OptimConfig
+    optim: Any  # the chosen optimizer plugin's config class
+    schedule: ScheduleConfig
     trainer: TrainerConfig
     probe: ProbeConfig
     logger: WandbConfig | None  # None: not logger=wandb

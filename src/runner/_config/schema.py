@@ -1,8 +1,8 @@
 """The core's own typed config nodes and their registration with Hydra.
 
-Plugins' config dataclasses become options of the ``cell``, ``data`` and
-``grad`` groups here, next to the core's ``optim`` options; the YAML groups
-(``experiment`` presets among them) are files in ``runner/_config/conf/``.
+Plugins' config dataclasses become options of the ``cell``, ``data``,
+``grad`` and ``optim`` groups here, next to the core's own nodes; the YAML
+groups (``experiment`` presets among them) are files in ``runner/_config/conf/``.
 """
 
 from __future__ import annotations
@@ -52,30 +52,18 @@ class ModelConfig:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout}")
 
 
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    adam = "adam"
-
-
 @dataclass
-class OptimConfig:
-    name: Optimizer = Optimizer.adam
-    lr: float = 1e-3
-    momentum: float = 0.0  # sgd only
-    weight_decay: float = 0.0
-    lr_decay: float = 1.0  # after `decay_after` epochs at lr, multiply lr by this every epoch
+class ScheduleConfig:
+    """The learning-rate schedule, the same for every optimizer: it scales each param group's ``lr``."""
+
+    lr_decay: float = 1.0  # after `decay_after` epochs at the optimizer's lr, multiply lr by this every epoch
     decay_after: int = 0
 
     def __post_init__(self) -> None:
-        if not self.lr > 0:
-            raise ValueError(f"optim.lr must be positive, got {self.lr}")
         if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"optim.lr_decay must be in (0, 1], got {self.lr_decay}")
-        if self.momentum < 0 or self.weight_decay < 0 or self.decay_after < 0:
-            raise ValueError("optim.momentum, optim.weight_decay and optim.decay_after must not be negative")
-
-
-OPTIMIZERS = {"sgd": OptimConfig(name=Optimizer.sgd, lr=1.0), "adam": OptimConfig(name=Optimizer.adam, lr=1e-3)}
+            raise ValueError(f"schedule.lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.decay_after < 0:
+            raise ValueError(f"schedule.decay_after must not be negative, got {self.decay_after}")
 
 
 class WandbMode(str, Enum):
@@ -183,6 +171,7 @@ class RootConfig:
     data: Any = None
     grad: Any = None
     optim: Any = None
+    schedule: Any = None
     model: Any = None
     trainer: Any = None
     logger: Any = None
@@ -216,7 +205,7 @@ def options() -> dict[str, list[str]]:
 
 
 def store(registry: Registry) -> None:
-    """Make every installed plugin, optimizer and experiment a Hydra option.
+    """Make every installed plugin (optimizers among them) and the core's nodes Hydra options.
 
     Only plugins the registry accepted are stored: it has checked their config
     classes as Hydra will (:func:`runner.plugins.schema.check`), so a bad one is
@@ -227,8 +216,7 @@ def store(registry: Registry) -> None:
     for kind, plugins in registry.plugins.items():
         for name, plugin in plugins.items():
             cs.store(group=kind, name=name, node=plugin.config_class)
-    for name, node in OPTIMIZERS.items():
-        cs.store(group="optim", name=name, node=node)
+    cs.store(group="schedule", name="default", node=ScheduleConfig)
     cs.store(group="model", name="default", node=ModelConfig)
     cs.store(group="trainer", name="default", node=TrainerConfig)
     cs.store(group="logger", name="wandb", node=WandbConfig)

@@ -10,10 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from runner._config.schema import Loss, ModelConfig, OptimConfig, Optimizer
+from runner._config.schema import Loss, ModelConfig, ScheduleConfig
+from runner._train.grad_handler import has_state, takes_step
 from runner._train.graphs import Graphs
 from runner._train.graphs import check as check_graphs
-from runner.protocols import Cell, GradHandler
+from runner.protocols import Cell, GradHandler, Optimizer
 from runner.task import Task
 
 IGNORE = -100  # class target of a step that carries no loss
@@ -69,11 +70,14 @@ class SequenceModel(L.LightningModule):
         cell: Cell,
         cell_input_size: int,
         grad_handler: GradHandler,
+        optimizer: Callable[[list[nn.Parameter]], Optimizer],
         model: ModelConfig,
-        optim: OptimConfig,
+        schedule: ScheduleConfig,
     ):
         super().__init__()
-        self.task, self.cell, self.grad_handler, self.optim = task, cell, grad_handler, optim
+        self.task, self.cell, self.grad_handler = task, cell, grad_handler
+        self.build_optimizer, self.schedule = optimizer, schedule  # the builder has its config
+        self._handler_takes_step = takes_step(grad_handler)
         self.loss_mode, self.check_finite_every, self.cuda_graphs = (
             model.loss,
             model.check_finite_every,
@@ -178,14 +182,19 @@ class SequenceModel(L.LightningModule):
         stacked = torch.stack([value.detach().double() for value in sums.values()])
         return dict(zip(sums, self.trainer.strategy.reduce(stacked, reduce_op="sum"), strict=True))
 
+    def _handle(self, params: list[Tensor]) -> bool | Tensor:
+        if self._handler_takes_step:
+            return self.grad_handler(params, step=self.global_step)
+        return self.grad_handler(params)
+
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         params = [p for p in self.parameters() if p.grad is not None]
         if not self._logs_this_step:  # the handler alone, as a hand-written loop would do
-            self._count_clipped(self.grad_handler(params))
+            self._count_clipped(self._handle(params))
             return
         grads = [p.grad for p in params]
         before = torch.nn.utils.get_total_norm(grads)
-        changed = self.grad_handler(params)
+        changed = self._handle(params)
         after = torch.nn.utils.get_total_norm(grads) if changed is not False else before
         clipped = self._count_clipped(changed)
         self.log_dict(
@@ -256,9 +265,10 @@ class SequenceModel(L.LightningModule):
 
     # -- checkpoints ------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # what Lightning does not keep: the RNG (dropout), the state carried between windows and
-        # a divergence not read yet
+        # what Lightning does not keep: the RNG (dropout), the state carried between windows, the
+        # gradient handler's own state and a divergence not read yet
         checkpoint["runner"] = {
+            "grad_handler": self.grad_handler.state_dict() if has_state(self.grad_handler) else None,
             "identity": self.identity,
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -274,20 +284,18 @@ class SequenceModel(L.LightningModule):
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
         if saved.get("state") is not None:
             self.states["train"] = saved["state"]
+        if saved.get("grad_handler") is not None and has_state(self.grad_handler):
+            self.grad_handler.load_state_dict(saved["grad_handler"])
         self.nonfinite_at = torch.tensor(saved.get("nonfinite_at", -1))
 
     # -- optimisation -----------------------------------------------------------
     def configure_optimizers(self) -> dict:
-        o = self.optim
-        fast = {"fused": True} if self.device.type == "cuda" else {}  # one kernel for all parameters on a GPU
-        if o.name == Optimizer.sgd:
-            optimizer = torch.optim.SGD(
-                self.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, **fast
-            )
-        else:
-            optimizer = torch.optim.Adam(self.parameters(), lr=o.lr, weight_decay=o.weight_decay, **fast)
+        optimizer = self.build_optimizer(
+            list(self.parameters())
+        )  # on the device by now: a builder may pick a fused kernel
+        s = self.schedule
         # epochs 0 .. decay_after-1 at lr, then lr * lr_decay ** (epochs past that, counting this one)
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda epoch: o.lr_decay ** max(0, epoch - o.decay_after + 1)
+            optimizer, lambda epoch: s.lr_decay ** max(0, epoch - s.decay_after + 1)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -45,7 +46,8 @@ def build_model(job: JobConfig, task: Task):
             raise ValueError(f"cell {job.choices['cell']!r} has no hidden_size: set model.embed_size")
     cell = plugins.get("cell", job.choices["cell"]).builder(s.cell, cell_input)
     handler = plugins.get("grad", job.choices["grad"]).builder(s.grad)
-    return SequenceModel(task, cell, cell_input, handler, s.model, s.optim)
+    optimizer = functools.partial(plugins.get("optim", job.choices["optim"]).builder, s.optim)
+    return SequenceModel(task, cell, cell_input, handler, optimizer, s.model, s.schedule)
 
 
 def quiet_lightning() -> None:

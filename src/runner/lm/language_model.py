@@ -30,7 +30,7 @@ import torch
 from omegaconf import OmegaConf
 
 from runner._config.job import JobConfig
-from runner._config.schema import ModelConfig, OptimConfig
+from runner._config.schema import ModelConfig, ScheduleConfig
 from runner._run_folder import run_dir
 from runner.plugins import registry
 from runner.task import Task
@@ -70,7 +70,8 @@ def saved_config(folder: Path) -> JobConfig:
             "cell": plugins.get("cell", choices["cell"]).config_class,
             "grad": plugins.get("grad", choices["grad"]).config_class,
             "model": ModelConfig,
-            "optim": OptimConfig,
+            "optim": plugins.get("optim", choices["optim"]).config_class,
+            "schedule": ScheduleConfig,
         }
     except KeyError as exc:  # the plugin that trained it is not installed here
         raise NoModel(f"{folder}: {exc.args[0]}") from None

@@ -1,10 +1,12 @@
-"""The contract of each hook, as checks: what any cell, dataset or gradient handler must do.
+"""The contract of each hook, as checks: what any config, cell and dataset must do.
 
 Each check looks the plugin up by name among the installed ones (or in
 ``plugins``), builds it from the config Hydra composes for it, as a run does,
 and raises :class:`ContractError`, an ``AssertionError`` saying what broke,
-when the contract (docs/plugins.md) does not hold. Import them from
-:mod:`runner.testing`, the kit's public face; torch is imported when a check runs.
+when the contract (docs/plugins.md) does not hold. What acts on every training
+step (gradient handlers, optimisers) is checked in :mod:`runner.plugins.contract_step`.
+Import the checks from :mod:`runner.testing`, the kit's public face; torch is
+imported when a check runs.
 """
 
 from __future__ import annotations
@@ -321,47 +323,3 @@ def check_dataset(
             "draw them from a generator seeded by the config",
         )
     return task
-
-
-def check_grad_handler(
-    name: str, overrides: Sequence[str] = (), *, seed: int = 0, plugins: Registry | None = None
-) -> dict[float, bool]:
-    """Call handler ``name`` on gradients of tiny, ordinary and huge scale; return its answer per scale.
-
-    The answer must be a bool (or a 0-d bool tensor) that is True exactly when
-    the gradients changed; the weights and the gradients' shapes never change.
-    """
-    import torch
-
-    plugins = plugins or registry.load()
-    handler = _plugin(plugins, "grad", name).builder(check_config("grad", name, overrides, plugins))
-    _expect(callable(handler), f"grad={name}: the builder returned {type(handler).__name__}, which is not callable")
-    generator = torch.Generator().manual_seed(seed)
-    answers = {}
-    for scale in (1e-8, 1.0, 1e8):
-        params = [torch.nn.Parameter(torch.randn(shape, generator=generator)) for shape in ((4, 3), (4,), (2, 3, 2))]
-        for p in params:
-            p.grad = torch.randn(p.shape, generator=generator) * scale
-        weights, grads = [p.detach().clone() for p in params], [p.grad.clone() for p in params]
-        answer = handler(params)
-        _expect(
-            isinstance(answer, bool)
-            or (isinstance(answer, torch.Tensor) and answer.dtype == torch.bool and answer.ndim == 0),
-            f"grad={name}: answered {answer!r}, not a bool or a 0-d bool tensor",
-        )
-        _expect(
-            all(torch.equal(p.detach(), w) for p, w in zip(params, weights, strict=True)),
-            f"grad={name}: changed the weights",
-        )
-        _expect(
-            all(p.grad.shape == g.shape and torch.isfinite(p.grad).all() for p, g in zip(params, grads, strict=True)),
-            f"grad={name}: left gradients of another shape or not finite",
-        )
-        changed = any(not torch.equal(p.grad, g) for p, g in zip(params, grads, strict=True))
-        _expect(
-            bool(answer) == changed,
-            f"grad={name}: answered {bool(answer)} at scale {scale:g}, but the gradients "
-            f"{'changed' if changed else 'did not change'}",
-        )
-        answers[scale] = bool(answer)
-    return answers

@@ -32,7 +32,12 @@ from runner.plugins.schema import Problem
 
 GROUP = hookspecs.PROJECT
 BUILTIN_DIST = "rnn-runner"  # the distribution that installs the runner and its built-in plugins
-HOOKS = {"cell": "register_cells", "data": "register_datasets", "grad": "register_grad_handlers"}
+HOOKS = {
+    "cell": "register_cells",
+    "data": "register_datasets",
+    "grad": "register_grad_handlers",
+    "optim": "register_optimizers",
+}
 DISABLE_ENV = "RUNNER_DISABLE_PLUGINS"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 
@@ -58,7 +63,7 @@ class Origin:
 
 @dataclass(frozen=True)
 class Plugin:
-    """One registered cell, dataset or gradient handler."""
+    """One registered cell, dataset, gradient handler or optimizer."""
 
     kind: str
     name: str
@@ -77,7 +82,7 @@ class Failure:
 
     origin: Origin
     reason: str
-    kind: str | None = None  # set when one registered thing failed: cell, data or grad
+    kind: str | None = None  # set when one registered thing failed: cell, data, grad or optim
     name: str | None = None  # ... and its name
     field: str | None = None  # ... and the config field at fault, where one is
     traceback: str | None = None  # where an exception was raised

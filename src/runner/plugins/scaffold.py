@@ -1,10 +1,10 @@
-"""Write a new plugin package: ``python -m runner.plugins new NAME [--kinds cell,data,grad]``.
+"""Write a new plugin package: ``python -m runner.plugins new NAME [--kinds cell,data,grad,optim]``.
 
 The package is complete and works as written: a pyproject with the entry
 point and the dependency on rnn-runner, a hook module with config dataclasses
 (help text on every field), one real plugin per kind chosen (the minimal gated
 unit, Zhou et al. 2016; the parity problem, Bengio et al. 1994; gradient
-clipping per tensor), a README, and tests that run the contract kit and a tiny
+clipping per tensor; Signum, Bernstein et al. 2018), a README, and tests that run the contract kit and a tiny
 training. The files are the ``*.tmpl`` templates in ``src/runner/plugins/template/``.
 """
 
@@ -56,12 +56,20 @@ KINDS = {
         (),
         ("GradHandler", "RegisterGradHandler"),
     ),
+    "optim": Kind(
+        "optim=signum",
+        "signum",
+        "sign descent with momentum, Signum (Bernstein et al. 2018)",
+        (),
+        ("Optimizer", "RegisterOptimizer"),
+    ),
 }
 # What the tiny training uses for a kind the package does not provide: built-ins.
 STAND_INS = {
     "cell": ("cell=gru", "cell.hidden_size=8"),
     "data": ("data=adding", "data.seq_len=12", "data.batch_size=4", "data.num_train=16", "data.num_val=8"),
     "grad": (),
+    "optim": (),
 }
 
 

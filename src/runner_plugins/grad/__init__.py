@@ -1,8 +1,10 @@
-"""Built-in gradient handlers: none, global-norm clipping, element-wise clipping."""
+"""Built-in gradient handlers: none, global-norm clipping, element-wise clipping, annealed gradient noise."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from omegaconf import II
 
 from runner import GradHandler, RegisterGradHandler, hookimpl
 
@@ -33,6 +35,19 @@ class ClipValueConfig:
             raise ValueError(f"grad.clip_value must be positive, got {self.clip_value}")
 
 
+@dataclass
+class NoiseConfig:
+    eta: float = 0.01  # the noise's variance at the first step (Neelakantan et al. 2015 try 0.01, 0.3 and 1)
+    gamma: float = 0.55  # the variance decays as eta / (1 + t)^gamma at step t
+    seed: int = II("seed")  # the noise generator's seed: the run's seed unless set on its own
+
+    def __post_init__(self) -> None:
+        if not self.eta > 0:
+            raise ValueError(f"grad.eta must be positive, got {self.eta}")
+        if self.gamma < 0:
+            raise ValueError(f"grad.gamma must not be negative, got {self.gamma}")
+
+
 def build_none(config: NoneConfig) -> GradHandler:
     def leave(parameters: list) -> bool:
         return False
@@ -52,8 +67,15 @@ def build_clip_value(config: ClipValueConfig) -> GradHandler:
     return ClipValue(config.clip_value)
 
 
+def build_noise(config: NoiseConfig) -> GradHandler:
+    from runner_plugins.grad.noise import GradientNoise
+
+    return GradientNoise(config.eta, config.gamma, config.seed)
+
+
 @hookimpl
 def register_grad_handlers(register: RegisterGradHandler) -> None:
     register("none", build_none, NoneConfig)
     register("clip_norm", build_clip_norm, ClipNormConfig)
     register("clip_value", build_clip_value, ClipValueConfig)
+    register("noise", build_noise, NoiseConfig)
