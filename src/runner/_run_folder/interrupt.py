@@ -195,4 +195,9 @@ def leave(record: dict[str, Any], where: str) -> None:
     handler = signal.getsignal(signum)
     if signum == SUBMITIT_SIGNAL and callable(handler):
         handler(signum, None)
-    sys.exit(128 + signum)
+    sys.exit(exit_code(record))
+
+
+def exit_code(record: dict[str, Any]) -> int:
+    """The exit status of an interrupted run: the shell's 128 + the signal's number (130 for SIGINT)."""
+    return 128 + getattr(signal.Signals, record["signal"])

@@ -59,3 +59,14 @@ class Progress(L.Callback):
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         text = "  ".join(f"{k} {v:.4g}" for k, v in sorted(values.items()))
         log.info("step %d  %s", trainer.global_step, text)
+
+
+class SegmentClock(L.Callback):
+    """Records this segment's time and step in segments.json at each checkpoint, where a killed run resumes."""
+
+    def __init__(self, segments) -> None:
+        self.segments = segments
+
+    def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
+        if trainer.is_global_zero:
+            self.segments.save(trainer.global_step)

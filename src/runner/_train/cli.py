@@ -68,7 +68,10 @@ def job(cfg: DictConfig) -> float | None:
         if not config.multirun:
             sys.exit(1)
     else:
-        log.info("%s after %d steps in %.1f s: %s", record["status"], record["steps"], record["wall_s"], where)
+        segment = record.get("segment_wall_s")  # a resumed run: its time over every segment, then this one's
+        resumed = f" ({segment:.1f} s in this segment)" if segment not in (None, record["wall_s"]) else ""
+        status, steps, wall_s = record["status"], record["steps"], record["wall_s"]
+        log.info("%s after %d steps in %.1f s%s: %s", status, steps, wall_s, resumed, where)
     return objective(record)
 
 
