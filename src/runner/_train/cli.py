@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from runner._config import schema
 from runner._config.job import JobConfig, in_multirun
 from runner._run_folder.run_dir import FolderBusy, RunFolderError, Status
+from runner._train import named_log
 from runner.plugins import registry
 
 log = logging.getLogger("runner")
@@ -46,6 +47,11 @@ def objective(record: dict[str, Any]) -> float | None:
 
 @hydra.main(version_base="1.3", config_path="pkg://runner._config.conf", config_name="config")
 def job(cfg: DictConfig) -> float | None:
+    with named_log.in_sweep():  # parallel jobs' lines interleave: each names its job
+        return _job(cfg)
+
+
+def _job(cfg: DictConfig) -> float | None:
     from runner._train.run import run
 
     where = HydraConfig.get().runtime.output_dir

@@ -95,6 +95,9 @@ def fit(
     throughput = Throughput()
     csv_logger = CSVLogger(folder, name="", version="")
     show = live.wanted(job.settings.trainer.enable_progress_bar, job.multirun)
+    display = live.LiveProgress() if show else None
+    if display is not None:
+        signals.say = display.notice  # the interrupt's line stays below the display
     trainer = L.Trainer(
         **{**job.trainer_arguments, "enable_progress_bar": show},
         default_root_dir=folder,
@@ -107,7 +110,7 @@ def fit(
             SegmentClock(segments),
             *probe.callbacks(job.settings.probe, folder),
             interrupt.stop_after_step(signals, folder),
-            *([live.LiveProgress()] if show else []),
+            *([display] if display is not None else []),
         ],
         plugins=[durable.checkpoint_io()],
     )
