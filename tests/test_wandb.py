@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import signal
+from pathlib import Path
 
 from conftest import results, runner, start
 from test_interrupt import wait_for_checkpoint
