@@ -175,10 +175,15 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     write_durably(path, (json.dumps(clean(content), indent=2, allow_nan=False) + "\n").encode())
 
 
-def write_results(folder: Path, record: dict[str, Any]) -> Path:
-    path = Path(folder) / RESULTS
-    _write_json(path, {"format": FORMAT, **record})
+def _write_versioned(folder: Path, name: str, content: dict[str, Any]) -> Path:
+    """``folder/name`` replaced durably by ``content``, with the layout's ``format``."""
+    path = Path(folder) / name
+    _write_json(path, {"format": FORMAT, **content})
     return path
+
+
+def write_results(folder: Path, record: dict[str, Any]) -> Path:
+    return _write_versioned(folder, RESULTS, record)
 
 
 def read_results(folder: Path) -> dict[str, Any] | None:
@@ -206,9 +211,7 @@ def recorded_folders(sweep_folder: Path) -> list[Path]:
 
 # -- task.json ---------------------------------------------------------------------
 def write_task(folder: Path, task: Task) -> Path:
-    path = Path(folder) / TASK
-    _write_json(path, {"format": FORMAT, **dataclasses.asdict(task)})
-    return path
+    return _write_versioned(folder, TASK, dataclasses.asdict(task))
 
 
 def read_task(folder: Path) -> Task | None:
@@ -427,9 +430,7 @@ def sweep_id(sweep_folder: Path) -> str:
 
 # -- segments.json: the processes that trained a run ----------------------------------------
 def write_segments(folder: Path, content: dict[str, Any]) -> Path:
-    path = Path(folder) / SEGMENTS
-    _write_json(path, {"format": FORMAT, **content})
-    return path
+    return _write_versioned(folder, SEGMENTS, content)
 
 
 def read_segments(folder: Path) -> dict[str, Any] | None:
