@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import results, runner, start
@@ -214,6 +217,17 @@ def test_a_run_resumed_after_ctrl_c_is_one_w_and_b_run_and_its_interrupted_segme
     assert first.preempting and first.exit_code == 130 and first.summary["status"] == "interrupted"
     assert not second.preempting and second.exit_code == 0 and second.summary["status"] == "ok"
     assert f"W&B run {first.run.run_id} continues" in said
+    shown = said.split("upload it with: wandb sync ")[1].split()[0]  # the folders of every segment, as a pattern
+    assert shown.endswith(f"offline-run-*-{first.run.run_id}")
+    folders = sorted(str(f) for f in Path(shown).parent.glob(Path(shown).name))
+    plan = subprocess.run(
+        [sys.executable, "-m", "wandb", "sync", "--dry-run", *folders],
+        env={**os.environ, **{k: v for k, v in offline(tmp_path).items() if v is not None}},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Would sync 2 run(s)" in plan.stdout + plan.stderr
     # grad=none has no threshold: no threshold tag
     assert not [tag for tag in second.run.tags if tag.startswith("threshold=")] and "grad=none" in second.run.tags
     steps = [h["trainer/global_step"] for h in second.history if "train/loss" in h]

@@ -90,7 +90,8 @@ def start(job: JobConfig, folder: Path, segments: Segments) -> Any | None:
         log.info("W&B run %s continues", run.id)
     if run.offline:
         why = " (no W&B credentials: `wandb login` makes the next runs go online)" if unlogged else ""
-        log.info("W&B run %s is offline%s; upload it with: wandb sync %s", run.id, why, Path(run.dir).parent)
+        every_segment = Path(run.dir).parent.with_name(f"offline-run-*-{run.id}")  # all of this run, in order
+        log.info("W&B run %s is offline%s; upload it with: wandb sync %s", run.id, why, every_segment)
     else:
         log.info("W&B run %s: %s", run.id, run.url)
     return run
