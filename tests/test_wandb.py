@@ -248,3 +248,15 @@ def test_a_run_resumed_after_ctrl_c_is_one_w_and_b_run_and_its_interrupted_segme
     assert over.returncode == 0, over.stdout + over.stderr
     assert segments(folder)[-1].run.run_id != first.run.run_id
     assert results(folder)["wall_s"] == results(folder)["segment_wall_s"]
+
+
+def test_the_jobs_of_a_sweep_that_start_together_read_one_sweep_id(tmp_path):
+    # the first to link its file wins, the others read it: never two groups for one sweep, never a half-written id
+    code = "import sys; from runner._run_folder import run_dir; print(run_dir.sweep_id(sys.argv[1]))"
+    jobs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "sweep")], stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    ids = {job.communicate(timeout=60)[0].strip() for job in jobs}
+    assert len(ids) == 1 and len(ids.pop()) == 8
+    assert [f.name for f in (tmp_path / "sweep").iterdir()] == ["sweep_id"]  # no temporary file left
