@@ -31,6 +31,20 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     assert b["status"] == "ok" and b["steps"] == 300
     assert a["val"] == b["val"] and a["best_val"] == b["best_val"]  # bitwise: the floats are equal
     assert (tmp_path / "whole" / "metrics.csv").read_text() == (tmp_path / "killed" / "metrics.csv").read_text()
+    # the killed segment counts, to its last checkpoint: wall_s is the whole run's, segment_wall_s the resumed part's
+    first, second = json.loads((tmp_path / "killed" / "segments.json").read_text())["segments"]
+    assert (
+        "status" not in first
+        and first["steps"] >= killed_at
+        and second
+        == {
+            "from_step": killed_at,
+            "steps": 300,
+            "wall_s": b["segment_wall_s"],
+            "status": "ok",
+        }
+    )
+    assert b["wall_s"] == round(first["wall_s"] + b["segment_wall_s"], 3) > b["segment_wall_s"]
 
 
 def test_a_sweep_rerun_skips_finished_jobs_and_redoes_failed_ones(tmp_path, tiny):

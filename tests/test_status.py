@@ -139,9 +139,11 @@ def test_time_left_counts_the_jobs_running_at_once():
 
     # one at a time (the basic launcher): three to go at 10 s each
     assert time_left(jobs("ok", "ok", "pending", "pending", "unfinished")) == 30
-    assert time_left(jobs("ok", "ok", "running", "pending", "pending")) == 30
-    # a parallel launcher with two workers: four to go, two at a time
-    assert time_left(jobs("ok", "ok", "running", "running", "pending", "pending")) == 20
+    assert time_left(jobs("ok", "ok", "running", "pending", "pending")) == 27  # the running job has run 3 s of 10
+    # a parallel launcher with two workers: two running (7 s to go each), then two more, one on each worker
+    assert time_left(jobs("ok", "ok", "running", "running", "pending", "pending")) == 17
+    # at a job's end under two workers (its own is free): the other's 7 s, and four jobs shared between both
+    assert time_left(jobs("ok", "running", "pending", "pending", "pending", "pending"), workers=2) == 27
     assert time_left(jobs("running", "pending")) is None  # nothing finished yet: no estimate
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-from conftest import results, runner
+from conftest import results, runner, start
+from test_interrupt import wait_for_checkpoint
+from test_resume import KILLABLE, ONE_THREAD
 
 # The .wandb file is a LevelDB-style log (wandb's own Python reader is gone from recent clients):
 # a 7-byte file header, then 32 KiB blocks of records, each a 7-byte header (crc32, length,
@@ -36,13 +42,16 @@ def records(path: Path) -> list:
 
 
 class OfflineRun:
-    """What one offline run directory says: the run record, config, history, summary, exit code."""
+    """What one offline run directory says: the run record, config, history, summary, exit code, preempting."""
 
-    def __init__(self, run_dir: Path):
-        (self.path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")  # exactly one W&B run per job
+    def __init__(self, run_dir: Path, path: Path | None = None):
+        if path is None:
+            (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")  # exactly one W&B run per job
+        self.path = path
         self.history: list[dict] = []
         self.summary: dict = {}
         self.exit_code = None
+        self.preempting = False
         for r in records(self.path):
             kind = r.WhichOneof("record_type")
             if kind == "run":
@@ -54,6 +63,13 @@ class OfflineRun:
                 self.summary.update({_key(item): json.loads(item.value_json) for item in r.summary.update})
             elif kind == "exit":
                 self.exit_code = r.exit.exit_code
+            elif kind == "preempting":
+                self.preempting = True
+
+
+def segments(run_dir: Path) -> list[OfflineRun]:
+    """The offline W&B folders of a run resumed in segments, the first first (their names start with the time)."""
+    return [OfflineRun(run_dir, path) for path in sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"))]
 
 
 def _key(item) -> str:
@@ -99,7 +115,8 @@ def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
     assert out.returncode == 0, out.stderr
     run_dir = tmp_path / "run"
     record, wb = results(run_dir), OfflineRun(run_dir)
-    assert wb.run.project == "runner" and wb.run.job_type == "train" and not wb.run.run_group
+    assert wb.run.project == "runner" and wb.run.job_type == "train"
+    assert wb.run.run_group == record["replicate"]  # a single run is grouped with its other seeds
     assert set(wb.run.tags) == {
         "cell=gru",
         "data=adding",
@@ -154,7 +171,8 @@ def test_multirun_jobs_get_their_own_runs_in_one_group_even_when_they_fail(tmp_p
     failed_dir, diverged_dir = (next((tmp_path / "sweep").glob(f"{i}_*")) for i in (0, 1))
     failed, diverged = OfflineRun(failed_dir), OfflineRun(diverged_dir)
     assert failed.run.run_id != diverged.run.run_id
-    assert failed.run.run_group == diverged.run.run_group == "sweep"
+    sweep_id = (tmp_path / "sweep" / "sweep_id").read_text().strip()
+    assert len(sweep_id) == 8 and failed.run.run_group == diverged.run.run_group == f"sweep-{sweep_id}"
     assert failed.run.display_name != diverged.run.display_name
     assert failed.summary["status"] == "failed" and "seq_len must be at least 2" in failed.summary["error"]
     assert failed.exit_code == 1
@@ -176,3 +194,69 @@ def test_logger_csv_turns_wandb_off(tmp_path, tiny):
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "run" / "wandb").exists()
     assert (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_a_run_resumed_after_ctrl_c_is_one_w_and_b_run_and_its_interrupted_segment_is_preempted(tmp_path):
+    # W&B's resume rules (docs.wandb.ai, "Resume a run"): the same id with resume="allow" continues the run
+    env = {**offline(tmp_path), **ONE_THREAD}
+    run = [*KILLABLE, "grad=none", "hydra.run.dir=run"]
+    proc = start(*run, cwd=tmp_path, output="first.txt", env=env)
+    folder = tmp_path / "run"
+    wait_for_checkpoint(folder, 40, proc)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130, (tmp_path / "first.txt").read_text()
+    interrupted = results(folder)
+    again = runner(*run, cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    said = again.stdout + again.stderr
+    assert "not resumable" not in said + (tmp_path / "first.txt").read_text()  # the runner replays the data itself
+
+    first, second = segments(folder)
+    assert first.run.run_id == second.run.run_id  # `wandb sync` of both folders uploads one run
+    assert first.run.run_group == second.run.run_group == interrupted["replicate"]
+    assert first.preempting and first.exit_code == 130 and first.summary["status"] == "interrupted"
+    assert not second.preempting and second.exit_code == 0 and second.summary["status"] == "ok"
+    assert f"W&B run {first.run.run_id} continues" in said
+    shown = said.split("upload it with: wandb sync ")[1].split()[0]  # the folders of every segment, as a pattern
+    assert shown.endswith(f"offline-run-*-{first.run.run_id}")
+    folders = sorted(str(f) for f in Path(shown).parent.glob(Path(shown).name))
+    plan = subprocess.run(
+        [sys.executable, "-m", "wandb", "sync", "--dry-run", *folders],
+        env={**os.environ, **{k: v for k, v in offline(tmp_path).items() if v is not None}},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Would sync 2 run(s)" in plan.stdout + plan.stderr
+    # grad=none has no threshold: no threshold tag
+    assert not [tag for tag in second.run.tags if tag.startswith("threshold=")] and "grad=none" in second.run.tags
+    steps = [h["trainer/global_step"] for h in second.history if "train/loss" in h]
+    assert min(steps) >= interrupted["steps"] and max(steps) == 299  # the second segment logs from where it resumed
+
+    record = results(folder)
+    assert record["wall_s"] == round(interrupted["wall_s"] + record["segment_wall_s"], 3)  # the total over segments
+    assert second.summary["wall_s"] == record["wall_s"]
+    assert f"ok after 300 steps in {record['wall_s']:.1f} s ({record['segment_wall_s']:.1f} s in this segment)" in said
+    kept = json.loads((folder / "segments.json").read_text())
+    assert kept["wandb_id"] == first.run.run_id
+    assert [(s["from_step"], s["steps"], s["status"]) for s in kept["segments"]] == [
+        (0, interrupted["steps"], "interrupted"),
+        (interrupted["steps"], 300, "ok"),
+    ]
+
+    over = runner(*run, "resume=false", cwd=tmp_path, env=env)  # a run started over is a new W&B run
+    assert over.returncode == 0, over.stdout + over.stderr
+    assert segments(folder)[-1].run.run_id != first.run.run_id
+    assert results(folder)["wall_s"] == results(folder)["segment_wall_s"]
+
+
+def test_the_jobs_of_a_sweep_that_start_together_read_one_sweep_id(tmp_path):
+    # the first to link its file wins, the others read it: never two groups for one sweep, never a half-written id
+    code = "import sys; from runner._run_folder import run_dir; print(run_dir.sweep_id(sys.argv[1]))"
+    jobs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "sweep")], stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    ids = {job.communicate(timeout=60)[0].strip() for job in jobs}
+    assert len(ids) == 1 and len(ids.pop()) == 8
+    assert [f.name for f in (tmp_path / "sweep").iterdir()] == ["sweep_id"]  # no temporary file left

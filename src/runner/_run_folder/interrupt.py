@@ -29,7 +29,7 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -61,22 +61,26 @@ class Signals:
         self.received: int | None = None  # the first signal
         self.deferring = False  # True while training: the request waits for the end of the step
         self.handled: list[int] = []
+        # where the request is acknowledged: stderr, or the live display (runner._train.live), which would
+        # write over a line printed beneath it; never the logging module, whose locks a handler must not take
+        self.say: Callable[[str], None] = to_stderr
 
     def __call__(self, signum: int, frame: Any) -> None:
         if self.received is None and self.deferring:
             self.received = signum
-            # print, not log: the logging module's locks are not safe inside a signal handler
-            os.write(
-                2,
-                f"\n{signal.Signals(signum).name}: stopping after this step, once it is saved "
-                f"(again to stop at once)\n".encode(),
-            )
+            name = signal.Signals(signum).name
+            self.say(f"{name}: stopping after this step, once it is saved (again to stop at once)")
             return
         raise Interrupted(self.received or signum)
 
     def install(self) -> None:
         for signum in self.handled:
             signal.signal(signum, self)
+
+
+def to_stderr(text: str) -> None:
+    """``text`` on a line of its own on stderr, written at once (safe in a signal handler)."""
+    os.write(2, f"\n{text}\n".encode())
 
 
 @contextlib.contextmanager
@@ -209,4 +213,9 @@ def leave(record: dict[str, Any], where: str) -> None:
     handler = signal.getsignal(signum)
     if signum == SUBMITIT_SIGNAL and callable(handler):
         handler(signum, None)
-    sys.exit(128 + signum)
+    sys.exit(exit_code(record))
+
+
+def exit_code(record: dict[str, Any]) -> int:
+    """The exit status of an interrupted run: the shell's 128 + the signal's number (130 for SIGINT)."""
+    return 128 + getattr(signal.Signals, record["signal"])

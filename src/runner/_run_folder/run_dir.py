@@ -22,6 +22,7 @@ import io
 import json
 import math
 import os
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ HYDRA = Path(".hydra") / "hydra.yaml"  # Hydra's own record, with the chosen plu
 OVERRIDES = Path(".hydra") / "overrides.yaml"  # the job's command-line overrides
 LOCK = ".lock"  # held by the one process that writes the folder; says which process that is
 JOBS = "jobs.json"  # in a sweep folder: the jobs the sweep will run, written when it starts
+SEGMENTS = "segments.json"  # the processes that trained the run (one per resume): their wall time, the W&B run id
+SWEEP_ID = "sweep_id"  # in a sweep folder: random hex written once, which names the sweep's W&B group
 
 
 class Status(str, Enum):
@@ -172,10 +175,15 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     write_durably(path, (json.dumps(clean(content), indent=2, allow_nan=False) + "\n").encode())
 
 
-def write_results(folder: Path, record: dict[str, Any]) -> Path:
-    path = Path(folder) / RESULTS
-    _write_json(path, {"format": FORMAT, **record})
+def _write_versioned(folder: Path, name: str, content: dict[str, Any]) -> Path:
+    """``folder/name`` replaced durably by ``content``, with the layout's ``format``."""
+    path = Path(folder) / name
+    _write_json(path, {"format": FORMAT, **content})
     return path
+
+
+def write_results(folder: Path, record: dict[str, Any]) -> Path:
+    return _write_versioned(folder, RESULTS, record)
 
 
 def read_results(folder: Path) -> dict[str, Any] | None:
@@ -203,9 +211,7 @@ def recorded_folders(sweep_folder: Path) -> list[Path]:
 
 # -- task.json ---------------------------------------------------------------------
 def write_task(folder: Path, task: Task) -> Path:
-    path = Path(folder) / TASK
-    _write_json(path, {"format": FORMAT, **dataclasses.asdict(task)})
-    return path
+    return _write_versioned(folder, TASK, dataclasses.asdict(task))
 
 
 def read_task(folder: Path) -> Task | None:
@@ -399,3 +405,39 @@ def read_jobs(sweep_folder: Path) -> list[dict[str, Any]] | None:
         return json.loads((Path(sweep_folder) / JOBS).read_text())["jobs"]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def sweep_id(sweep_folder: Path) -> str:
+    """The sweep's id: 8 random hex digits, created by the first job that asks and read by every other.
+
+    Created whole or not at all (written to a file of its own, then linked to
+    its name, which fails where another job linked first), so that jobs that
+    start together, in processes or on nodes of their own, read the same id.
+    """
+    path = Path(sweep_folder) / SWEEP_ID
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mine = path.with_name(f".{SWEEP_ID}.{os.getpid()}.{secrets.token_hex(4)}")
+        mine.write_text(secrets.token_hex(4) + "\n")
+        try:
+            os.link(mine, path)
+        except FileExistsError:  # another job was first: its id counts
+            pass
+        finally:
+            mine.unlink()
+    return path.read_text().strip()
+
+
+# -- segments.json: the processes that trained a run ----------------------------------------
+def write_segments(folder: Path, content: dict[str, Any]) -> Path:
+    return _write_versioned(folder, SEGMENTS, content)
+
+
+def read_segments(folder: Path) -> dict[str, Any] | None:
+    """``{"wandb_id": ..., "segments": [{"from_step", "steps", "wall_s", "status"}, ...]}``; None without one."""
+    try:
+        content = json.loads((Path(folder) / SEGMENTS).read_text())
+    except (OSError, ValueError):
+        return None
+    content.pop("format", None)
+    return content

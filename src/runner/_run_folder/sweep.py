@@ -99,7 +99,8 @@ class SweepReport(Callback):
         job = jobs.job(folder)
         value = f"{job.metric} {job.value:.4g}" if job.value is not None else "no metric"
         sweep = jobs.jobs(Path(config.hydra.sweep.dir))
-        left = jobs.time_left(sweep)
+        running = sum(j.status == run_dir.Status.running for j in sweep)
+        left = jobs.time_left(sweep, workers=running + 1)  # this job's worker takes the next one
         log.info(
             "job %s %s: %s  %s  %s  (sweep: %s left)",
             self._number(config),

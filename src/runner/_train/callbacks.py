@@ -51,11 +51,40 @@ class Throughput(L.Callback):
 
 
 class Progress(L.Callback):
-    """One log line per validation, instead of a progress bar that floods sweep logs."""
+    """One log line per validation, instead of a progress bar that floods sweep logs.
+
+    After training, the final validation and the test, which can take minutes
+    (a language model's corpora), say as they start how many batches they
+    score, and the test its metrics when done.
+    """
+
+    def on_validation_start(self, trainer, module) -> None:
+        if trainer.state.fn == "validate":  # trainer.validate, after fit: the final weights
+            log.info("validating the final weights: %d batches", sum(trainer.num_val_batches))
 
     def on_validation_end(self, trainer, module) -> None:
         if trainer.sanity_checking:
             return
-        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-        text = "  ".join(f"{k} {v:.4g}" for k, v in sorted(values.items()))
-        log.info("step %d  %s", trainer.global_step, text)
+        log.info("step %d  %s", trainer.global_step, _metrics(trainer, "val/"))
+
+    def on_test_start(self, trainer, module) -> None:
+        log.info("testing: %d batches", sum(trainer.num_test_batches))
+
+    def on_test_end(self, trainer, module) -> None:
+        log.info("test  %s", _metrics(trainer, "test/"))
+
+
+def _metrics(trainer, prefix: str) -> str:
+    values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(prefix)}
+    return "  ".join(f"{k} {v:.4g}" for k, v in sorted(values.items()))
+
+
+class SegmentClock(L.Callback):
+    """Records this segment's time and step in segments.json at each checkpoint, where a killed run resumes."""
+
+    def __init__(self, segments) -> None:
+        self.segments = segments
+
+    def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
+        if trainer.is_global_zero:
+            self.segments.save(trainer.global_step)

@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 from runner._config import schema
 from runner._config.job import JobConfig, in_multirun
 from runner._run_folder.run_dir import FolderBusy, RunFolderError, Status
+from runner._train import named_log
 from runner.plugins import registry
 
 log = logging.getLogger("runner")
@@ -47,6 +48,11 @@ def objective(record: dict[str, Any]) -> float | None:
 
 @hydra.main(version_base="1.3", config_path="pkg://runner._config.conf", config_name="config")
 def job(cfg: DictConfig) -> float | None:
+    with named_log.in_sweep():  # parallel jobs' lines interleave: each names its job
+        return _job(cfg)
+
+
+def _job(cfg: DictConfig) -> float | None:
     from runner._train.run import run
 
     where = HydraConfig.get().runtime.output_dir
@@ -71,7 +77,10 @@ def job(cfg: DictConfig) -> float | None:
     elif record["status"] == Status.diverged:  # the step the status command and the report name too
         log.info("diverged at step %d in %.1f s: %s", record["diverged_at_step"], record["wall_s"], where)
     else:
-        log.info("%s after %d steps in %.1f s: %s", record["status"], record["steps"], record["wall_s"], where)
+        segment = record.get("segment_wall_s")  # a resumed run: its time over every segment, then this one's
+        resumed = f" ({segment:.1f} s in this segment)" if segment not in (None, record["wall_s"]) else ""
+        status, steps, wall_s = record["status"], record["steps"], record["wall_s"]
+        log.info("%s after %d steps in %.1f s%s: %s", status, steps, wall_s, resumed, where)
     return objective(record)
 
 

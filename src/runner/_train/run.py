@@ -6,7 +6,6 @@ import contextlib
 import functools
 import logging
 import math
-import time
 import traceback
 import warnings
 from pathlib import Path
@@ -16,6 +15,7 @@ from runner._config import identity, replicates
 from runner._config.job import JobConfig
 from runner._run_folder import durable, interrupt, replay, resume, run_dir
 from runner._run_folder.run_dir import BEST, LAST, Status
+from runner._run_folder.segments import Segments
 from runner._train import cpu, distributed, threads, wandb_run
 from runner._train.allocator import tune_malloc
 from runner.plugins import registry
@@ -62,15 +62,20 @@ def quiet_lightning() -> None:
     # under DDP the model sums its metrics over the processes itself, and gradient statistics are
     # equal on every process after DDP's all-reduce: Lightning's advice to sync them does not apply
     warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
+    # a resumed run sees the batches the uninterrupted run would have seen: the runner replays the data
+    # position itself (runner._run_folder.replay, tested bit for bit), which Lightning cannot tell
+    warnings.filterwarnings("ignore", message=".*your dataloader is not resumable.*")
 
 
-def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals: interrupt.Signals) -> dict[str, Any]:
+def fit(
+    job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals: interrupt.Signals, segments: Segments
+) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     from runner._train import live, probe
-    from runner._train.callbacks import Progress, Throughput
+    from runner._train.callbacks import Progress, SegmentClock, Throughput
 
     quiet_lightning()
     root = job.settings.root
@@ -92,6 +97,9 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
     throughput = Throughput()
     csv_logger = CSVLogger(folder, name="", version="")
     show = live.wanted(job.settings.trainer.enable_progress_bar, job.multirun)
+    display = live.LiveProgress() if show else None
+    if display is not None:
+        signals.say = display.notice  # the interrupt's line stays below the display
     trainer = L.Trainer(
         **{**job.trainer_arguments, "enable_progress_bar": show},
         default_root_dir=folder,
@@ -102,9 +110,10 @@ def fit(job: JobConfig, folder: Path, plan: resume.Plan, loggers: list, signals:
             throughput,
             cores,
             Progress(),
+            SegmentClock(segments),
             *probe.callbacks(job.settings.probe, folder),
             interrupt.stop_after_step(signals, folder),
-            *([live.LiveProgress()] if show else []),
+            *([display] if display is not None else []),
         ],
         plugins=[durable.checkpoint_io()],
     )
@@ -186,13 +195,15 @@ def _only_writer(folder: Path) -> contextlib.AbstractContextManager:
 
 
 def _attempt(job: JobConfig, folder: Path, signals: interrupt.Signals) -> dict[str, Any]:
+    if not job.multirun:  # a first line at once, before torch loads (a sweep's job says "job k/N started")
+        log.info("run in %s", folder)
     plan = resume.plan(folder, job)
     if plan.finished is not None:
         log.info("already finished in %s: skipped (resume=false to run it again)", folder)
         return plan.finished
+    segments = Segments(folder, plan.step if plan.checkpoint is not None else None, write=distributed.is_writer())
     if plan.checkpoint is not None:
         log.info("resuming from %s", plan.checkpoint)
-    start = time.perf_counter()
     record: dict[str, Any] = {
         "status": Status.failed,
         **{group: job.choices.get(group) for group in identity.GROUPS},
@@ -204,26 +215,28 @@ def _attempt(job: JobConfig, folder: Path, signals: interrupt.Signals) -> dict[s
         job.check()  # every value checked before torch and W&B start: a typo costs no time
     except ValueError as exc:
         record.update(status=Status.failed, error=f"{type(exc).__name__}: {exc}")
-        return _write(folder, record, start)
-    with wandb_run.tracked(job, folder, record) as loggers:  # the W&B run ends with the block
+        return _write(folder, record, segments)
+    with wandb_run.tracked(job, folder, record, segments) as loggers:  # the W&B run ends with the block
         try:
-            record.update(fit(job, folder, plan, loggers, signals))
+            record.update(fit(job, folder, plan, loggers, signals, segments))
         except interrupt.Interrupted as stop:  # after a checkpoint to continue from
             record.update(interrupt.outcome(stop, folder))
         except Exception as exc:  # the record says why; a multirun goes on with the next job
             error = cpu.explain(exc, job.settings.trainer.precision) or f"{type(exc).__name__}: {exc}"
             record.update(status=Status.failed, error=error, traceback=traceback.format_exc())
-        return _write(folder, record, start)
+        return _write(folder, record, segments)
 
 
-def _write(folder: Path, record: dict[str, Any], start: float) -> dict[str, Any]:
-    record["wall_s"] = round(time.perf_counter() - start, 3)
+def _write(folder: Path, record: dict[str, Any], segments: Segments) -> dict[str, Any]:
+    # the whole run's time, over every segment that trained it, and this segment's beside it
+    record.update(wall_s=segments.total(), segment_wall_s=segments.elapsed())
     if distributed.is_writer():
         try:
+            segments.save(record.get("steps"), record["status"])
             run_dir.write_results(folder, record)
         except OSError as exc:  # a full disk, lost permissions: the checkpoint written before stays
             raise run_dir.RunFolderError(
-                f"cannot write {folder / run_dir.RESULTS}: {exc.strerror or exc}. {LAST} is intact: "
+                f"cannot write {exc.filename or folder / run_dir.RESULTS}: {exc.strerror or exc}. {LAST} is intact: "
                 "fix this and re-run the same command to continue"
             ) from None
     return record

@@ -1,5 +1,12 @@
 """``logger=wandb``: one Weights & Biases run per job, next to the metrics.csv every run writes.
 
+A job resumed after an interruption or a kill continues its W&B run: the same
+run id (kept in ``segments.json``, :mod:`runner._run_folder.segments`) with
+``resume="allow"``; offline, each segment writes a folder of its own under
+that id, and ``wandb sync`` of them all uploads them as one run, in order. An
+interrupted segment is marked preempting and ends with the process's exit
+code (130, 143), which W&B shows as preempted, not failed.
+
 The run is written to ``RUN_DIR/wandb``. It goes online when the machine is
 logged in (``wandb login``), offline otherwise (``wandb sync`` uploads it
 later); ``WANDB_MODE`` or ``logger.mode`` decide instead when set. W&B never
@@ -18,26 +25,28 @@ from typing import Any
 
 from runner._config import replicates
 from runner._config.job import JobConfig
-from runner._run_folder import run_dir, sweep
+from runner._run_folder import interrupt, run_dir, sweep
+from runner._run_folder.segments import Segments
 from runner._train import distributed
 from runner.report.facets import facets
 
 log = logging.getLogger("runner")
 
 STEP = "trainer/global_step"  # the x axis of every metric, as Lightning's WandbLogger logs it
-SUMMARY = ("status", "steps", "wall_s", "monitor", "diverged_at_step", "error", "train_tokens_per_s")
+SUMMARY = ("status", "steps", "wall_s", "segment_wall_s", "monitor", "diverged_at_step", "error", "train_tokens_per_s")
 CURVES = 8  # gradient-flow curves drawn in the W&B plot; grad_flow.csv keeps them all
+GROUP_CHARS = 128  # W&B's longest group name
 
 
 @contextlib.contextmanager
-def tracked(job: JobConfig, folder: Path, record: dict[str, Any]) -> Iterator[list]:
+def tracked(job: JobConfig, folder: Path, record: dict[str, Any], segments: Segments) -> Iterator[list]:
     """The Lightning loggers W&B adds to this job (none without it), for the duration of the block.
 
     On leaving the block, whatever happened in it, the W&B run gets ``record``
     (status and final metrics) as its summary and ends, so that the next job
     of a multirun starts a run of its own.
     """
-    run = start(job, folder)
+    run = start(job, folder, segments)
     try:
         yield [] if run is None else [lightning_logger(run)]
     finally:
@@ -45,7 +54,7 @@ def tracked(job: JobConfig, folder: Path, record: dict[str, Any]) -> Iterator[li
             finish(run, record)
 
 
-def start(job: JobConfig, folder: Path) -> Any | None:
+def start(job: JobConfig, folder: Path, segments: Segments) -> Any | None:
     """The W&B run of this job, or None: another logger, W&B disabled, not rank 0, or W&B failed."""
     settings = job.settings.logger
     if settings is None or not distributed.is_writer():
@@ -69,15 +78,20 @@ def start(job: JobConfig, folder: Path) -> Any | None:
             config={**job.config, **replicates.describe(job)},
             dir=folder,
             mode=chosen,
+            id=segments.wandb_id,  # every segment of the job's run, one W&B run
+            resume="allow",  # W&B continues the run of that id where one exists, else starts it
             reinit="create_new",  # never continue another job's run
             settings=wandb.Settings(quiet=True),  # our log says where the run went; no per-job banners
         )
     except Exception as exc:  # W&B is a record of the run, never a reason to lose it
         log.warning("W&B did not start, training goes on without it: %s: %s", type(exc).__name__, exc)
         return None
+    if segments.resumed:
+        log.info("W&B run %s continues", run.id)
     if run.offline:
         why = " (no W&B credentials: `wandb login` makes the next runs go online)" if unlogged else ""
-        log.info("W&B run %s is offline%s; upload it with: wandb sync %s", run.id, why, Path(run.dir).parent)
+        every_segment = Path(run.dir).parent.with_name(f"offline-run-*-{run.id}")  # all of this run, in order
+        log.info("W&B run %s is offline%s; upload it with: wandb sync %s", run.id, why, every_segment)
     else:
         log.info("W&B run %s: %s", run.id, run.url)
     return run
@@ -95,7 +109,12 @@ def lightning_logger(run: Any):
 def finish(run: Any, record: dict[str, Any]) -> None:
     try:
         run.summary.update(summary(record))
-        run.finish(exit_code=0 if record.get("status") in run_dir.FINISHED else 1)
+        if record.get("status") == run_dir.Status.interrupted:
+            run.mark_preempting()  # W&B shows the run preempted, to be resumed, rather than failed
+            code = interrupt.exit_code(record)
+        else:
+            code = 0 if record.get("status") in run_dir.FINISHED else 1
+        run.finish(exit_code=code)
         import wandb
 
         wandb.teardown()  # returns once the run's files are complete on disk
@@ -117,12 +136,26 @@ def tags(job: JobConfig) -> list[str]:
     experiment = job.choices.get("experiment")
     replicate = f"replicate={replicates.replicate_id(job)}"  # the seeds of one configuration
     named = [f"experiment={experiment}"] if experiment else []
-    return [f"{k}={v}" for k, v in described.items()] + [replicate] + named
+    present = [f"{k}={v}" for k, v in described.items() if v is not None]  # grad=none has no threshold
+    return [*present, replicate, *named]
 
 
-def default_group(job: JobConfig) -> str | None:
-    """The sweep folder in a multirun (one group per sweep), else the experiment, if any."""
-    return job.sweep_dir if job.multirun else job.choices.get("experiment")
+def default_group(job: JobConfig) -> str:
+    """A multirun's jobs: their sweep (:func:`sweep_group`); a single run: its replicate, with the other seeds."""
+    return sweep_group(job.sweep_dir) if job.multirun else replicates.replicate_id(job)
+
+
+def sweep_group(sweep_dir: str | Path) -> str:
+    """The sweep folder as given, and the sweep's random id (``run_dir.sweep_id``): never another sweep's.
+
+    The id is written once into the sweep folder, so every job reads the same
+    one: jobs on other nodes (SLURM) and reruns of the sweep too. The folder
+    as given (``sweeps/q1``) and even its absolute path recur on other
+    machines and in later sweeps; a hash of the host would split a SLURM
+    sweep whose jobs run on several nodes.
+    """
+    suffix = f"-{run_dir.sweep_id(Path(sweep_dir))}"
+    return str(sweep_dir)[-(GROUP_CHARS - len(suffix)) :] + suffix
 
 
 def default_name(job: JobConfig) -> str:

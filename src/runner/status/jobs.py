@@ -13,6 +13,7 @@ checkpoint an unfinished job resumes from.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import sys
 from collections import Counter
@@ -75,20 +76,31 @@ def summary(states: list[Job]) -> str:
     return text
 
 
-def time_left(states: list[Job]) -> float | None:
-    """Seconds the jobs without a result will take, at the mean wall time of those with one.
+def time_left(states: list[Job], workers: int | None = None) -> float | None:
+    """Seconds until the jobs without a result are done, at the mean wall time of those with one.
 
-    The jobs running now tell how many run at once: one under Hydra's basic
-    launcher, up to its ``n_jobs`` under ``hydra/launcher=parallel``.
+    A running job needs the mean less the time it has run (never less than
+    none); the pending and unfinished ones then go to whichever worker is free
+    first, as Hydra's launchers hand them out. ``workers``: the jobs that run
+    at once, by default those running now (one under the basic launcher, up
+    to ``n_jobs`` under ``hydra/launcher=parallel``); a job that has just
+    ended frees its worker for the next (``runner._run_folder.sweep`` counts it).
     """
     done = [
         j.wall_s
         for j in states
         if j.status not in (Status.running, Status.pending, Status.unfinished) and j.wall_s is not None
     ]
-    todo = sum(j.status in (Status.running, Status.pending, Status.unfinished) for j in states)
-    at_once = max(1, sum(j.status == Status.running for j in states))
-    return sum(done) / len(done) * todo / at_once if done else None
+    if not done:
+        return None
+    mean = sum(done) / len(done)
+    running = [max(mean - (j.wall_s or 0.0), 0.0) for j in states if j.status == Status.running]
+    waiting = sum(j.status in (Status.pending, Status.unfinished) for j in states)
+    free = running + [0.0] * max((workers or 1) - len(running), 0)  # when each worker takes its next job
+    heapq.heapify(free)
+    for _ in range(waiting):
+        heapq.heappush(free, heapq.heappop(free) + mean)
+    return max(free)
 
 
 def duration(seconds: float | None) -> str:
