@@ -122,7 +122,8 @@ def test_without_credentials_a_run_logs_offline_into_its_folder(tmp_path, tiny):
         "data=adding",
         "seq_len=8",
         "grad=clip_norm",
-        "threshold=1.0",
+        "grad.max_norm=1.0",  # the handler's settings by their own names
+        "grad.norm_type=2.0",
         f"replicate={record['replicate']}",
     }  # W&B groups seeds by it, as the report does
     assert (wb.config["replicate"], wb.config["replicate_label"]) == (record["replicate"], record["replicate_label"])
@@ -228,8 +229,9 @@ def test_a_run_resumed_after_ctrl_c_is_one_w_and_b_run_and_its_interrupted_segme
         check=True,
     )
     assert "Would sync 2 run(s)" in plan.stdout + plan.stderr
-    # grad=none has no threshold: no threshold tag
-    assert not [tag for tag in second.run.tags if tag.startswith("threshold=")] and "grad=none" in second.run.tags
+    # grad=none has no settings: no grad.* tag, and no threshold
+    assert "grad=none" in second.run.tags
+    assert not [tag for tag in second.run.tags if tag.startswith(("threshold=", "grad."))]
     steps = [h["trainer/global_step"] for h in second.history if "train/loss" in h]
     assert min(steps) >= interrupted["steps"] and max(steps) == 299  # the second segment logs from where it resumed
 

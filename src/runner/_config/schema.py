@@ -81,7 +81,7 @@ class WandbConfig:
     group: str | None = None  # None: the sweep folder in a multirun, the experiment in a single run
     job_type: str = "train"
     name: str | None = None  # None: the job's overrides, e.g. cell=rnn,data.seq_len=100
-    tags: list[str] = field(default_factory=list)  # besides cell=, data=, grad=, seq_len=, threshold=
+    tags: list[str] = field(default_factory=list)  # besides cell=, data=, grad=, seq_len=, grad.SETTING=
     mode: WandbMode | None = None  # None: $WANDB_MODE if set, else online when logged in, offline if not
 
 

@@ -47,4 +47,4 @@ def in_sweep() -> contextlib.AbstractContextManager:
 
     if not in_multirun():
         return contextlib.nullcontext()
-    return named(f"job {HydraConfig.get().job.num + 1}")
+    return named(f"job {HydraConfig.get().job.num}")  # from 0, as the folders and the sweep log

@@ -136,7 +136,7 @@ def tags(job: JobConfig) -> list[str]:
     experiment = job.choices.get("experiment")
     replicate = f"replicate={replicates.replicate_id(job)}"  # the seeds of one configuration
     named = [f"experiment={experiment}"] if experiment else []
-    present = [f"{k}={v}" for k, v in described.items() if v is not None]  # grad=none has no threshold
+    present = [f"{k}={v}" for k, v in described.items() if v is not None]  # values that exist
     return [*present, replicate, *named]
 
 

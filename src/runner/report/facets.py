@@ -1,4 +1,4 @@
-"""The facets of a run for W&B's tags (cell, data, seq_len, grad, threshold), and the report's columns.
+"""The facets of a run for W&B's tags (cell, data, seq_len, grad and its settings), and the report's columns.
 
 W&B tags a run by :func:`facets`, from its option choices and composed config
 (src/runner/_train/wandb_run.py). The sweep report names what varies by
@@ -20,8 +20,9 @@ def facets(choices: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """The facets of one run, for its W&B tags.
 
     ``seq_len`` is ``data.seq_len`` (the synthetic tasks) or ``data.bptt``
-    (text); ``threshold`` is the first setting of the gradient handler
-    (``max_norm`` of clip_norm, ``clip_value`` of clip_value; ``None`` for none).
+    (text); the gradient handler's settings go by their own names, as an
+    override sets them (``grad.max_norm`` of clip_norm, ``grad.eta`` of noise;
+    none for ``grad=none``), so a handler is never described as clipping.
     """
     data = config.get("data") or {}
     grad = config.get("grad") or {}
@@ -30,7 +31,7 @@ def facets(choices: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         "data": choices.get("data"),
         "seq_len": data.get("seq_len", data.get("bptt")),
         "grad": choices.get("grad"),
-        "threshold": next(iter(grad.values()), None),
+        **{f"grad.{name}": value for name, value in grad.items()},
     }
 
 
