@@ -109,7 +109,7 @@ def test_no_display_per_job_in_a_sweep_on_a_terminal(tmp_path):
     code, out = on_terminal("-m", *STEPS, "cell=rnn,gru", "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert code == 0, out
     assert "steps/s" not in out
-    assert "job 1/2 started: cell=rnn" in out and "job 2/2 ok: cell=gru" in out
+    assert "job 0/2 started: cell=rnn" in out and "job 1/2 ok: cell=gru" in out  # from 0, as the folders
 
 
 def test_the_interrupt_line_stays_below_the_live_display(tmp_path):
@@ -169,7 +169,7 @@ def test_every_log_line_of_a_parallel_sweep_names_its_job(tmp_path):
     lines = [line for line in said.splitlines() if "][runner][" in line]
     assert len([line for line in lines if "val/loss" in line]) == 4  # two validations of each job
     for line in lines:
-        assert re.search(r"\] - job [12](/2 \w+)?: ", line), line
+        assert re.search(r"\] - job [01](/2 \w+)?: ", line), line
 
 
 def test_the_time_left_of_a_parallel_sweep_counts_its_workers_and_what_the_running_jobs_did():

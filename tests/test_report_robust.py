@@ -88,7 +88,7 @@ def register_datasets(register):
 
 @hookimpl
 def register_grad_handlers(register):
-    register("noise", build_noise, NoiseConfig)
+    register("jitter", build_noise, NoiseConfig)
 """
 
 
@@ -99,7 +99,7 @@ def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("robust")
     env = fake_distribution(root / "site", "noisy-plugins", {"noisy_plugins": PLUGIN}, {"noisy": "noisy_plugins"})
     plugin = runner(
-        "-m", "cell=rnn,gru", "seed=0,1", "data=parity", "grad=none,noise", *TINY, "hydra.sweep.dir=plugin",
+        "-m", "cell=rnn,gru", "seed=0,1", "data=parity", "grad=none,jitter", *TINY, "hydra.sweep.dir=plugin",
         cwd=root, env=env,
     )  # fmt: skip
     assert plugin.returncode == 0, plugin.stderr
@@ -130,15 +130,15 @@ def test_a_plugin_task_without_seq_len_and_a_handler_without_threshold_get_a_rep
     rows = [r for r in text.split("## Which differences are resolved")[1].splitlines() if r.startswith("| parity")]
     assert {tuple(r.split(" | ")[2:6]) for r in rows} == {
         ("cell", "rnn", "gru", "grad=none"),
-        ("cell", "rnn", "gru", "grad=noise"),
-        ("grad", "noise", "none", "cell=rnn"),
-        ("grad", "noise", "none", "cell=gru"),
+        ("cell", "rnn", "gru", "grad=jitter"),
+        ("grad", "jitter", "none", "cell=rnn"),
+        ("grad", "jitter", "none", "cell=gru"),
     }
 
 
 def test_a_handler_that_lengthens_the_gradient_does_not_clip(root):
     configs = {c.setting: c for c in aggregate.group(document.read([root / "plugin"], {})) if c.facets["cell"] == "rnn"}
-    assert configs["noise"].clips is False and configs["noise"].clip_rate.mean == 1.0  # changed every step
+    assert configs["jitter"].clips is False and configs["jitter"].clip_rate.mean == 1.0  # changed every step
     assert configs["none"].clips is None  # it never changed a gradient
     assert not tables.clipping(list(configs.values()))
 

@@ -16,7 +16,7 @@ from runner._config.job import JobConfig
 from runner._run_folder import durable, interrupt, replay, resume, run_dir
 from runner._run_folder.run_dir import BEST, LAST, Status
 from runner._run_folder.segments import Segments
-from runner._train import cpu, distributed, threads, wandb_run
+from runner._train import cpu, distributed, wandb_run
 from runner._train.allocator import tune_malloc
 from runner.plugins import registry
 from runner.task import Task
@@ -74,7 +74,7 @@ def fit(
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from runner._train import live, probe
+    from runner._train import live, probe, threads  # Lightning callbacks: loaded after the run's first line
     from runner._train.callbacks import Progress, SegmentClock, Throughput
 
     quiet_lightning()
