@@ -35,7 +35,7 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     first, second = json.loads((tmp_path / "killed" / "segments.json").read_text())["segments"]
     assert (
         "status" not in first
-        and first["steps"] >= 40  # the checkpoint the kill left
+        and first["steps"] >= 40  # the last.ckpt the kill left, where the rerun resumed
         and second
         == {
             "from_step": first["steps"],

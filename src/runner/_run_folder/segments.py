@@ -33,6 +33,9 @@ class Segments:
         # W&B accepts ids of letters and digits; 12 hex digits make a collision in one project unlikely
         self.wandb_id: str = saved["wandb_id"] if saved else secrets.token_hex(6)
         self.earlier: list[dict[str, Any]] = saved["segments"] if saved else []
+        if self.earlier and "status" not in self.earlier[-1]:
+            # killed: its record may be a best checkpoint's, past last.ckpt; it ends where this one resumes
+            self.earlier[-1]["steps"] = min(self.earlier[-1]["steps"], from_step)
         self.current: dict[str, Any] = {"from_step": from_step or 0, "steps": from_step or 0, "wall_s": 0.0}
 
     @property
