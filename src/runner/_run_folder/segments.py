@@ -29,6 +29,7 @@ class Segments:
         """``from_step``: the step of the checkpoint this segment continues, None for a run that starts."""
         self.folder, self.write = Path(folder), write
         self.started = time.perf_counter()
+        self.ended: float | None = None  # set by end(): the moment the record, segments.json and the total all read
         saved = run_dir.read_segments(folder) if from_step is not None else None
         # W&B accepts ids of letters and digits; 12 hex digits make a collision in one project unlikely
         self.wandb_id: str = saved["wandb_id"] if saved else secrets.token_hex(6)
@@ -43,9 +44,13 @@ class Segments:
         """Whether this segment continues a run that earlier segments trained."""
         return bool(self.earlier)
 
+    def end(self) -> None:
+        """Stop this segment's clock, at its record."""
+        self.ended = time.perf_counter()
+
     def elapsed(self) -> float:
-        """This segment's wall time so far, in seconds."""
-        return round(time.perf_counter() - self.started, 3)
+        """This segment's wall time so far (to :meth:`end`, once ended), in seconds."""
+        return round((self.ended or time.perf_counter()) - self.started, 3)
 
     def total(self) -> float:
         """The wall time of every segment, this one so far included."""

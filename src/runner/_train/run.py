@@ -228,7 +228,8 @@ def _attempt(job: JobConfig, folder: Path, signals: interrupt.Signals) -> dict[s
 
 
 def _write(folder: Path, record: dict[str, Any], segments: Segments) -> dict[str, Any]:
-    # the whole run's time, over every segment that trained it, and this segment's beside it
+    # the whole run's time, over every segment that trained it, and this segment's beside it, read at one moment
+    segments.end()
     record.update(wall_s=segments.total(), segment_wall_s=segments.elapsed())
     if distributed.is_writer():
         try:
