@@ -2,7 +2,7 @@
 
 import torch
 
-from conftest import killed_and_rerun, results, runner
+from conftest import assert_resumes_exactly, results
 from runner_plugins.grad import (
     ClipNormConfig,
     ClipValueConfig,
@@ -78,29 +78,8 @@ def test_noise_follows_its_seed_and_its_saved_generator():
     assert torch.equal(drawn(later, 2), drawn(one, 2))
 
 
-# dropout off: every difference after the kill comes from the handler; 7 batches an epoch
-NOISY = [
-    "grad=noise",
-    "grad.eta=0.3",
-    "data.seq_len=10",
-    "data.num_train=112",
-    "data.num_val=32",
-    "data.batch_size=16",
-    "cell=gru",
-    "cell.hidden_size=8",
-    "trainer.max_steps=150",
-    "trainer.val_check_interval=25",
-    "checkpoint.every_n_steps=10",
-    "trainer.log_every_n_steps=1",
-    "logger=csv",
-]
-
-
 def test_a_run_with_gradient_noise_killed_and_rerun_repeats_the_uninterrupted_run(tmp_path):
-    env = {"OMP_NUM_THREADS": "1"}
-    assert runner(*NOISY, "hydra.run.dir=whole", cwd=tmp_path, env=env).returncode == 0
-    killed_and_rerun(*NOISY, cwd=tmp_path, folder="killed", at_step=30, env=env)
-    assert results(tmp_path / "killed")["steps"] == 150
     # bit for bit, every row: the noise generator was saved in the checkpoint and the step given again
-    assert (tmp_path / "whole" / "metrics.csv").read_text() == (tmp_path / "killed" / "metrics.csv").read_text()
+    record = assert_resumes_exactly("grad=noise", "grad.eta=0.3", cwd=tmp_path)
+    assert record["steps"] == 150
     assert results(tmp_path / "whole")["val"] == results(tmp_path / "killed")["val"]
