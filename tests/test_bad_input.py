@@ -8,7 +8,7 @@ from conftest import DATA, results, runner
 
 # (overrides, words the message must contain)
 CHOICES = [
-    (["cell=lstn"], ["unknown cell 'lstn'", "Installed: gru, lstm, rnn", "Did you mean cell=lstm?"]),
+    (["cell=lstn"], ["unknown cell 'lstn'", "Installed: exprnn, gru, lstm, rnn", "Did you mean cell=lstm?"]),
     (["data=addng"], ["unknown data 'addng'", "Did you mean data=adding?"]),
     (["grad=clip_nrm"], ["unknown grad 'clip_nrm'", "Did you mean grad=clip_norm?"]),
     (["optim=adamx"], ["unknown optim 'adamx'", "Installed: adam, adamw, rmsprop, sgd", "Did you mean optim=adam?"]),

@@ -10,8 +10,8 @@ def test_help_lists_groups_and_plugin_options(tmp_path):
     out = runner("--help", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     for line in (
-        "cell: gru, lstm, rnn",
-        "data: adding, copy",
+        "cell: exprnn, gru, lstm, rnn",
+        "data: adding, copy, ptb, sfmnist, smnist, text, tinyshakespeare",
         "grad: clip_norm, clip_value, noise, none",
         "optim: adam, adamw, rmsprop, sgd",
         "schedule: default",

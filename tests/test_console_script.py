@@ -37,11 +37,11 @@ def test_the_command_is_the_same_app_as_python_m_runner(tmp_path):
 
 def test_hydra_completes_groups_options_and_plugins(tmp_path):
     assert "cell=" in completions("runner cel", tmp_path)
-    assert completions("runner cell=", tmp_path) == ["cell=gru", "cell=lstm", "cell=rnn"]
+    assert completions("runner cell=", tmp_path) == ["cell=exprnn", "cell=gru", "cell=lstm", "cell=rnn"]
     assert completions("runner cell=lstm data=pt", tmp_path) == ["data=ptb"]
     assert "cell.hidden_size=" in completions("runner cell=lstm cell.hid", tmp_path)
     plugin = fake_distribution(tmp_path / "site", "my-cells", {"my_cells": CELL}, {"mycells": "my_cells"})
-    assert completions("runner cell=", tmp_path, plugin) == ["cell=gru", "cell=lstm", "cell=mycell", "cell=rnn"]
+    assert completions("runner cell=", tmp_path, plugin) == ["cell=exprnn", "cell=gru", "cell=lstm", "cell=mycell", "cell=rnn"]
 
 
 def test_the_installed_bash_completion_answers_a_tab(tmp_path):
@@ -60,4 +60,4 @@ def test_the_installed_bash_completion_answers_a_tab(tmp_path):
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["cell=gru", "cell=lstm", "cell=rnn"]
+    assert out.stdout.split() == ["cell=exprnn", "cell=gru", "cell=lstm", "cell=rnn"]

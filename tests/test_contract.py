@@ -29,8 +29,12 @@ EXTRA = {
         "data.train=ptb.valid.txt",
         "data.valid=ptb.test.txt",
         "data.test=ptb.test.txt",
-    ]
+    ],
+    "smnist": ["data.pixels_per_step=28"],
+    "sfmnist": ["data.pixels_per_step=28"],
 }
+# Data sets whose files cannot be had here (no network, no package ships MNIST): checked where present.
+FILES = {"smnist": DATA / "mnist"}
 
 
 def small(kind: str, name: str) -> list[str]:
@@ -63,6 +67,10 @@ def test_every_cell_keeps_the_contract(name, overrides):
 
 @pytest.mark.parametrize("name", sorted(INSTALLED.plugins["data"]))
 def test_every_dataset_keeps_the_contract(name, data_dir):
+    if name in FILES and not FILES[name].is_dir():
+        pytest.skip(
+            f"data={name} needs its files in {FILES[name]}, which this machine lacks (test_pixels.py fakes them)"
+        )
     assert isinstance(testing.check_dataset(name, small("data", name)), Task)
 
 

@@ -61,7 +61,7 @@ def test_third_party_cell_becomes_an_option_with_typed_fields(tmp_path):
     env = fake_distribution(tmp_path / "site", "my-cells", {"my_cells": GOOD}, {"mycells": "my_cells"})
     out = runner("--help", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
-    assert "cell: gru, lstm, mycell, rnn" in out.stdout
+    assert "cell: exprnn, gru, lstm, mycell, rnn" in out.stdout
     out = runner("cell=mycell", "cell.width=abc", "--cfg", "job", cwd=tmp_path, env=env)
     assert out.returncode == 1
     assert "width" in out.stderr and "abc" in out.stderr
@@ -85,14 +85,14 @@ def test_broken_plugins_are_named_and_the_others_keep_working(tmp_path):
         f"plugin 'cells' ({BUILTIN_DIST}" in err
     )
     assert "cell 'plaincls': config <class 'dict'> is not a dataclass" in err
-    assert "cell: gru, lstm, mycell, rnn" in out.stdout
+    assert "cell: exprnn, gru, lstm, mycell, rnn" in out.stdout
     assert "data: adding, copy" in out.stdout
 
 
 def test_disable_plugins_by_entry_point_name(tmp_path):
     env = fake_distribution(tmp_path / "site", "my-cells", {"my_cells": GOOD}, {"mycells": "my_cells"})
     out = runner("--help", cwd=tmp_path, env={**env, "RUNNER_DISABLE_PLUGINS": "mycells"})
-    assert "cell: gru, lstm, rnn\n" in out.stdout
+    assert "cell: exprnn, gru, lstm, rnn\n" in out.stdout
 
 
 # A config class Hydra cannot store is its plugin's failure, named down to the field; every command still works.
@@ -144,7 +144,7 @@ def test_a_config_class_hydra_cannot_store_fails_its_plugin_only(tmp_path):
     )
     out = runner("--help", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
-    assert "cell: gru, lstm, mycell, rnn" in out.stdout
+    assert "cell: exprnn, gru, lstm, mycell, rnn" in out.stdout
     for failure in CONFIG_FAILURES:
         assert f"runner: warning: {failure}" in out.stderr
     assert "Traceback" not in out.stderr
@@ -197,7 +197,7 @@ def test_hooks_pluggy_would_not_call_are_named_failures(tmp_path):
     )
     out = runner("--help", cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
-    assert "cell: goodcell, gru, lstm, rnn" in out.stdout
+    assert "cell: exprnn, goodcell, gru, lstm, rnn" in out.stdout
     err = out.stderr
     assert (
         "plugin 'badhooks' (bad-hooks 0.1, entry point badhooks = bad_hooks): "

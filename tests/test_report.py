@@ -173,3 +173,32 @@ def test_the_quick_study_sweeps_seeds_as_replicates(tmp_path):
     assert all(j.status == "ok" and j.facets["cell"] == "rnn" and j.grad_flow for j in found)
     assert runner(str(sweep), cwd=tmp_path, module="runner.report").returncode == 0
     assert (sweep / "final_adding.png").exists()
+
+
+def test_the_copy_task_gets_its_loss_curves_against_the_memoryless_baseline(tmp_path, monkeypatch):
+    """Arjovsky, Shah & Bengio 2016 (Figure 1) judge the copy task by its cross-entropy against 10 ln 8 / (T + 20)."""
+    import math
+
+    from runner.report import drawing, plots
+
+    out = runner(
+        "-m", "data=copy", "data.seq_len=6,12", "cell=gru", "seed=range(2)", *TINY, "logger=csv",
+        "hydra.sweep.dir=copy", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    kept = {}
+    monkeypatch.setattr(drawing, "save", lambda fig, path: kept.setdefault(path.name, fig) and path)
+    configs = aggregate.group(document.read([tmp_path / "copy"], {}))
+    titles = [title for title, _ in plots.draw([j for c in configs for j in c.jobs], configs, tmp_path)]
+    assert "copy: validation loss against the baseline" in titles
+    panels = kept["loss_copy.png"].axes[: len(configs)]
+    for ax, config in zip(panels, sorted(configs, key=lambda c: c.facets["seq_len"]), strict=True):
+        T = config.facets["seq_len"]
+        dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        assert [line.get_ydata()[0] for line in dashed] == pytest.approx([10 * math.log(8) / (T + 20)])
+        mean = next(line for line in ax.get_lines() if line.get_linestyle() == "-")
+        losses = [[loss for _, loss in j.loss_curve] for j in config.seeds]
+        assert len(losses) == 2 and len(losses[0]) == 3  # validations at steps 2, 4, 6
+        assert list(mean.get_ydata()) == pytest.approx([(a + b) / 2 for a, b in zip(*losses, strict=True)])
+        assert ax.get_ylim()[0] == 0 and ax.get_yscale() == "linear"
+    assert "curves_copy.png" in kept  # the accuracy curves too

@@ -6,13 +6,13 @@ The public API is what :data:`__all__` names, imported from ``runner`` itself
 (``from runner import Task, hookimpl``), as the built-in plugins do: the plugin
 contract (:data:`PLUGIN_API`, :data:`hookimpl`, the ``register`` types of the
 four hooks of :mod:`runner.hookspecs`, the protocols of what their builders
-return, :class:`Task`), the helpers a data plugin needs (its part of a batch
-under DDP, its device, its files), and ``testing``, the contract test kit for a
+return, :class:`Task`), the helpers a data plugin needs (batches held on
+the device, its part of a batch under DDP, its device, its files), and ``testing``, the contract test kit for a
 plugin's tests (``from runner.testing import check_plugins``; also the pytest
 plugin ``runner.testing``). docs/plugins.md lists them.
 
 The modules that define those names (:mod:`runner.hookspecs`,
-:mod:`runner.protocols`, :mod:`runner.task`, :mod:`runner.data`, and the kit's
+:mod:`runner.protocols`, :mod:`runner.task`, :mod:`runner.data`, :mod:`runner.batches`, and the kit's
 :mod:`runner.testing`) hold nothing else for plugins; their docstrings are the
 contract's text. Everything else is internal: the core subpackages ``_config``
 (configuration), ``_train`` (one run) and ``_run_folder`` (the run folder and
@@ -30,6 +30,7 @@ from __future__ import annotations
 import pluggy
 
 from runner._train.distributed import check_batch, device, part, rank_and_size
+from runner.batches import Batches, device_batches
 from runner.data import DataError, Source, data_folder, download, ensure_files, sha256
 from runner.hookspecs import RegisterCell, RegisterDataset, RegisterGradHandler, RegisterOptimizer
 from runner.protocols import Cell, DataModule, GradHandler, Optimizer
@@ -50,6 +51,7 @@ hookimpl = pluggy.HookimplMarker("runner")
 
 __all__ = [
     "PLUGIN_API",
+    "Batches",
     "Cell",
     "DataError",
     "DataModule",
@@ -64,6 +66,7 @@ __all__ = [
     "check_batch",
     "data_folder",
     "device",
+    "device_batches",
     "download",
     "ensure_files",
     "hookimpl",

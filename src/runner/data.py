@@ -28,13 +28,26 @@ class DataError(RuntimeError):
     """Data that is missing, unreadable or not the expected bytes."""
 
 
+COMPRESSIONS = (None, "gzip")
+
+
 @dataclass(frozen=True)
 class Source:
-    """One file of a data set: its name in the data folder, where to download it, and its SHA-256."""
+    """One file of a data set: its name in the data folder, where to download it, and its SHA-256.
+
+    With ``compression="gzip"`` the file is kept as downloaded (``.gz``) and
+    ``sha256`` is that of its content after gunzip: a copy compressed again by
+    someone else (other bytes, the same data) is accepted, as it should be.
+    """
 
     filename: str
     url: str
     sha256: str
+    compression: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.compression not in COMPRESSIONS:
+            raise ValueError(f"Source {self.filename}: compression {self.compression!r} is not one of {COMPRESSIONS}")
 
 
 def data_folder(name: str) -> Path:
@@ -50,22 +63,33 @@ def data_folder(name: str) -> Path:
     return cache / "runner" / "data" / name
 
 
-def sha256(path: Path) -> str:
-    """The SHA-256 of the file at ``path``, as hex digits."""
+def sha256(path: Path, compression: str | None = None) -> str:
+    """The SHA-256 of the file at ``path`` (of its gunzipped content with ``compression="gzip"``), as hex digits.
+
+    A ``.gz`` file that is not gzip, or is cut short, raises :class:`DataError`.
+    """
+    import gzip
     import hashlib
+    import zlib
 
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    opener = gzip.open if compression == "gzip" else open
+    try:
+        with opener(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"{path} is not a whole gzip file ({type(exc).__name__}: {exc})") from exc
     return digest.hexdigest()
 
 
-def download(url: str, dest: Path, expected_sha256: str, timeout: float = 60) -> None:
+def download(url: str, dest: Path, expected_sha256: str, timeout: float = 60, compression: str | None = None) -> None:
     """Fetch ``url`` into ``dest`` only if its bytes have the expected SHA-256; :class:`DataError` if not.
 
-    The bytes go to a temporary file beside ``dest`` and are renamed into
-    place after the check, so an interruption never leaves a partial file.
+    With ``compression="gzip"`` the SHA-256 checked is that of the gunzipped
+    content, and ``dest`` keeps the compressed bytes. The bytes go to a
+    temporary file beside ``dest`` and are renamed into place after the check,
+    so an interruption never leaves a partial file.
     """
     import http.client
     import tempfile
@@ -84,9 +108,10 @@ def download(url: str, dest: Path, expected_sha256: str, timeout: float = 60) ->
             raise DataError(f"download of {url} failed ({type(exc).__name__}: {exc})") from exc
         if expected_size is not None and os.path.getsize(tmp) != int(expected_size):
             raise DataError(f"download of {url} was cut short ({os.path.getsize(tmp)} of {expected_size} bytes)")
-        got = sha256(Path(tmp))
+        got = sha256(Path(tmp), compression)
         if got != expected_sha256:
-            raise DataError(f"{url} has SHA-256 {got}, expected {expected_sha256}")
+            content = " (its gunzipped content)" if compression else ""
+            raise DataError(f"{url}{content} has SHA-256 {got}, expected {expected_sha256}")
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -105,13 +130,13 @@ def ensure_files(name: str, sources: Sequence[Source], folder: Path, *, hint: st
     for source in sources:
         path = folder / source.filename
         if path.exists():
-            if sha256(path) != source.sha256:
+            if sha256(path, source.compression) != source.sha256:
                 raise DataError(
                     f"{path} is not the expected file (SHA-256 mismatch). {_where(name, sources, folder, hint)}"
                 )
             continue
         try:
-            download(source.url, path, source.sha256)
+            download(source.url, path, source.sha256, compression=source.compression)
         except (OSError, DataError) as exc:
             raise DataError(
                 f"{path} is missing and could not be downloaded: {exc}. {_where(name, sources, folder, hint)}"
@@ -119,8 +144,11 @@ def ensure_files(name: str, sources: Sequence[Source], folder: Path, *, hint: st
     return folder
 
 
+_OF_CONTENT = " of its gunzipped content"
+
+
 def _where(name: str, sources: Sequence[Source], folder: Path, hint: str | None) -> str:
     """Which files to put where, for a user without network."""
-    files = ", ".join(f"{s.filename} (SHA-256 {s.sha256})" for s in sources)
+    files = ", ".join(f"{s.filename} (SHA-256 {s.sha256}{_OF_CONTENT if s.compression else ''})" for s in sources)
     also = f", or {hint}" if hint else ""
     return f"Put {files} in {folder}, or set {DATA_DIR_ENV} to a folder holding {name}/ with them{also}."

@@ -9,7 +9,7 @@ error for reals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 METRICS = ("mse", "accuracy", "ppl")
 # the best score each metric (and the loss) can take: the sweep report's default target is halfway to it
@@ -45,6 +45,9 @@ class Task:
     :ivar eos: the token that ends a line: ``"<eos>"`` for words, ``"\\n"`` for
         characters. A model reads every line as if after one.
     :ivar unk: the token that stands for anything not in ``vocab``.
+    :ivar details: what else fixes the data, for the record (numbers, strings and
+        lists or dicts of them): written into the run's ``task.json``, read by no
+        one else (the permuted pixel task's permutation).
     """
 
     inputs: Literal["tokens", "real"]
@@ -63,6 +66,7 @@ class Task:
     tokenization: Literal["word", "char"] | None = None
     eos: str | None = None
     unk: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.metrics) - set(METRICS)

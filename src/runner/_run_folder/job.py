@@ -34,6 +34,7 @@ NORM = "grad/norm_before"  # metrics.csv: the gradient's global L2 norm before t
 NORM_AFTER = "grad/norm_after"  # metrics.csv: the same norm after the handler
 CHANGED = "grad/clipped"  # metrics.csv: 1 where the handler changed the gradient on that step
 CLIP_RATE = "grad/clip_rate"  # metrics.csv: the fraction of all steps so far that the handler changed
+LOSS = "val/loss"  # metrics.csv: the validation loss, whatever metric the run watches
 BLOWN_UP = 10  # a run that ended ok but scores worse than this many times its baseline (lower is better)
 UNREADABLE = (OSError, ValueError, UnicodeDecodeError, csv.Error)  # a damaged file: truncated, garbage, a bad row
 
@@ -224,7 +225,7 @@ class Job:
     # -- metrics.csv and grad_flow.csv, read when asked: the status command needs little of them ----------------
     @cached_property
     def _logged(self) -> dict[str, list[tuple[int, float]]]:
-        columns = [column for column in (self.metric, NORM, NORM_AFTER, CHANGED, CLIP_RATE) if column]
+        columns = list(dict.fromkeys(c for c in (self.metric, LOSS, NORM, NORM_AFTER, CHANGED, CLIP_RATE) if c))
         if self.path is not None:
             try:
                 return run_dir.metric_columns(self.path, columns)
@@ -236,6 +237,16 @@ class Job:
     def curve(self) -> list[tuple[int, float]]:
         """(step, value) of the watched metric at every validation, where finite."""
         return [(step, v) for step, v in self._logged.get(self.metric, []) if math.isfinite(v)]
+
+    @property
+    def loss_curve(self) -> list[tuple[int, float]]:
+        """(step, validation loss) at every validation, where finite: the curve Arjovsky et al. 2016 draw."""
+        return [(step, v) for step, v in self._logged.get(LOSS, []) if math.isfinite(v)]
+
+    @property
+    def loss_baseline(self) -> float | None:
+        """What a memoryless predictor's loss is (the copy task's 10 ln 8 / (T + 20))."""
+        return (self.record.get("baseline") or {}).get("loss")
 
     @property
     def norms(self) -> list[float]:

@@ -2,7 +2,9 @@
 
 - final metric against sequence length: each seed a dot, the mean a line, its 95 % t interval a band;
 - solve rate against sequence length, with Wilson 95 % intervals;
-- learning curves: the mean over seeds with the range of the seeds as a band;
+- learning curves: the mean over seeds with the range of the seeds as a band; for a task scored by
+  accuracy, the validation loss as well, against the memoryless baseline's loss (the copy task's
+  10 ln 8 / (T + 20), as Arjovsky, Shah & Bengio 2016 draw it in their Figure 1);
 - gradient flow: ||dL/dh_t|| against t, the median over seeds with their range, at the first and last probed step;
 - divergence rate and final metric by gradient setting, when a sweep varies it: one place on the x
   axis per setting (``none``, ``clip_norm (max_norm=1)``, ...), the lines' points side by side in it.
@@ -26,6 +28,7 @@ from runner._run_folder.job import BLOWN_UP, Job
 from runner.report import axes, drawing
 from runner.report.aggregate import Configuration
 
+LOSS_LABEL = "validation loss\n(cross-entropy; lower is better)"  # drawn for tasks scored by accuracy: classes
 CUT = 10 * BLOWN_UP  # the learning curves' y axis stops this many times above the baseline (lower is better)
 
 
@@ -38,6 +41,9 @@ def draw(jobs: list[Job], configs: list[Configuration], out: Path) -> list[tuple
         if any(c.scored.target is not None for c in mine):
             figures.append((f"{data}: solve rate{against(mine)}", solve_rate(mine, out / f"solved_{data}.png")))
         figures.append((f"{data}: learning curves", learning_curves(mine, out / f"curves_{data}.png")))
+        if drawing.scored(mine).higher_is_better and any(j.loss_curve for c in mine for j in c.seeds):
+            path = out / f"loss_{data}.png"
+            figures.append((f"{data}: validation loss against the baseline", learning_curves(mine, path, loss=True)))
         if any(j.grad_flow for c in mine for j in c.seeds):
             figures.append((f"{data}: gradient flow", gradient_flow(mine, out / f"grad_flow_{data}.png")))
         if len({c.setting for c in mine}) > 1:
@@ -95,7 +101,8 @@ def solve_rate(configs: list[Configuration], path: Path) -> Path:
     return drawing.save(fig, path)
 
 
-def learning_curves(configs: list[Configuration], path: Path) -> Path:
+def learning_curves(configs: list[Configuration], path: Path, loss: bool = False) -> Path:
+    """The monitored metric at every validation; with ``loss``, the validation loss, on a linear axis from 0."""
     colors, panels, lengths = drawing.colors(configs), drawing.panels(configs), drawing.lengths(configs)
     scored = drawing.scored(configs)
     fig, axes = drawing.subplots(len(panels), len(lengths), 3.4, 2.6, sharex=True, sharey=True)
@@ -107,16 +114,17 @@ def learning_curves(configs: list[Configuration], path: Path) -> Path:
             for c in panel:
                 color = colors[drawing.line(c)]
                 # the mean over the seeds that ran to the end: one that diverged would end it early, in a jump
-                curves = [j.curve for j in c.seeds if j.curve and j.status != "diverged"]
+                curves = [_curve(j, loss) for j in c.seeds if _curve(j, loss) and j.status != "diverged"]
                 if curves:
                     steps, mean, low, high = drawing.mean_band(curves)
                     ax.plot(steps, mean, color=color, linewidth=1.3)
                     ax.fill_between(steps, low, high, color=color, alpha=drawing.BAND, linewidth=0)
-                for j in (j for j in c.seeds if j.curve and j.status == "diverged"):
-                    ax.plot(*zip(*j.curve, strict=True), color=color, linewidth=0.9, linestyle=":")
-                    ax.plot([j.curve[-1][0]], [j.curve[-1][1]], marker="x", color=color, linestyle="none")
-                drawn = drawn or any(j.curve for j in c.seeds)
-            for baseline in {c.scored.baseline for c in panel if c.scored.baseline is not None}:
+                for curve in (_curve(j, loss) for j in c.seeds if _curve(j, loss) and j.status == "diverged"):
+                    ax.plot(*zip(*curve, strict=True), color=color, linewidth=0.9, linestyle=":")
+                    ax.plot([curve[-1][0]], [curve[-1][1]], marker="x", color=color, linestyle="none")
+                drawn = drawn or any(_curve(j, loss) for j in c.seeds)
+            baselines = {c.scored.loss_baseline if loss else c.scored.baseline for c in panel}
+            for baseline in baselines - {None}:
                 ax.axhline(baseline, **drawing.BASELINE)
             if not drawn or (panel and all(j.status == "diverged" for c in panel for j in c.seeds)):
                 drawing.empty(ax, _no_curve(panel, drawn))
@@ -124,9 +132,13 @@ def learning_curves(configs: list[Configuration], path: Path) -> Path:
             ax.grid(alpha=0.3)
             if row == len(panels) - 1:
                 ax.set_xlabel("training step")
-        axes[row][0].set_ylabel(drawing.axis_label(scored, "validation"), fontsize=8)
-    drawing.y_scale(axes[0][0], scored)
-    _cut_blown_up(axes, configs)
+        label = LOSS_LABEL if loss else drawing.axis_label(scored, "validation")
+        axes[row][0].set_ylabel(label, fontsize=8)
+    if loss:
+        axes[0][0].set_ylim(bottom=0)
+    else:
+        drawing.y_scale(axes[0][0], scored)
+        _cut_blown_up(axes, configs)
     extra = [
         Line2D([], [], color="0.6", linewidth=6, alpha=0.5, label="mean over the seeds that ran on, their range"),
         Line2D([], [], color="k", linestyle=":", marker="x", label="a seed that diverged (to its last validation)"),
@@ -134,6 +146,10 @@ def learning_curves(configs: list[Configuration], path: Path) -> Path:
     ]
     drawing.legend(fig, colors, extra)
     return drawing.save(fig, path)
+
+
+def _curve(job: Job, loss: bool) -> list[tuple[int, float]]:
+    return job.loss_curve if loss else job.curve
 
 
 def gradient_flow(configs: list[Configuration], path: Path) -> Path:

@@ -70,3 +70,20 @@ class LSTMConfig(CellConfig):
 @dataclass
 class GRUConfig(CellConfig):
     """The GRU's options: those every cell has."""
+
+
+class SkewInit(str, Enum):
+    henaff = "henaff"  # block angles ~ U(-pi, pi) (Henaff, Szlam & LeCun 2016)
+    cayley = "cayley"  # the Cayley initialisation of Helfrich, Willmott & Ye 2018
+
+
+@dataclass
+class ExpRNNConfig:
+    """The expRNN's options (Lezcano-Casado & Martinez-Rubio 2019): one orthogonal layer, modReLU units."""
+
+    hidden_size: int = 128
+    init: SkewInit = SkewInit.henaff  # A, whose exponential is W_hh, at the start
+
+    def __post_init__(self) -> None:
+        if self.hidden_size < 2:
+            raise ValueError(f"cell.hidden_size must be at least 2 (2 x 2 rotation blocks), got {self.hidden_size}")

@@ -7,76 +7,17 @@ validation set never overlaps the training draws.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterator
 
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import (
-    BatchSampler,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    TensorDataset,
-)
+from torch.utils.data import TensorDataset
 
-from runner import Task, check_batch, device, part, rank_and_size
+from runner import Batches, Task, device_batches
 from runner_plugins.tasks.config import SyntheticConfig
 
 SPLITS = {"train": 0, "val": 1}
-
-
-class Part(Sampler[list[int]]):
-    """A DDP process's contiguous part of every batch (the whole batch in one process).
-
-    Every process draws the same seeded batches, so the parts never overlap and
-    together make the batch a single process would train on.
-    """
-
-    def __init__(self, batches: BatchSampler, rank: int, size: int):
-        self.batches, self.rank, self.size = batches, rank, size
-
-    def _part(self, batch_len: int) -> slice:
-        return part(batch_len, self.rank, self.size)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        for batch in self.batches:
-            mine = batch[self._part(len(batch))]
-            if mine:  # a last batch smaller than the number of processes leaves some without
-                yield mine
-
-    def __len__(self) -> int:  # counted, not iterated: iterating would draw from the seeded shuffle
-        full, rest = divmod(len(self.batches.sampler), self.batches.batch_size)
-        last = self._part(rest)
-        return full + int(not self.batches.drop_last and last.stop > last.start)
-
-
-class Batches:
-    """The batches a sampler names, sliced out of tensors that stay on their device.
-
-    A pass's order is drawn on the CPU, as a DataLoader would draw it (the same
-    seeded draws on any device), and copied to the device once: no batch costs a
-    host-to-device copy, which on a GPU would make the host wait every step.
-    """
-
-    def __init__(self, tensors: tuple[Tensor, ...], batches: Sampler[list[int]]):
-        # not called `sampler`: Lightning would take this for a DataLoader
-        self.tensors, self.batches = tensors, batches
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        # no further than its length: running the sampler to exhaustion would draw from its generator again
-        batches = list(itertools.islice(self.batches, len(self)))
-        order = torch.tensor([i for batch in batches for i in batch], dtype=torch.long).to(self.tensors[0].device)
-        start = 0
-        for batch in batches:
-            rows = order[start : start + len(batch)]
-            start += len(batch)
-            yield tuple(t[rows] for t in self.tensors)
 
 
 class SyntheticData(L.LightningDataModule):
@@ -97,20 +38,14 @@ class SyntheticData(L.LightningDataModule):
             self.splits[split] = TensorDataset(*self.generate(n, generator))
 
     def _loader(self, split: str, shuffle: bool) -> Batches:
-        data = self.splits[split]
-        rank, size = rank_and_size(self.trainer)
-        check_batch(self.config.batch_size, size)
-        if len(data) < size:  # a process without batches would wait forever for the others' metrics
-            raise ValueError(f"{len(data)} {split} sequences cannot be shared by {size} processes")
-        order: Sampler[int]
-        if shuffle:
-            order = RandomSampler(data, generator=torch.Generator().manual_seed(self.config.seed))
-        else:
-            order = SequentialSampler(data)
-        # whole batches are sliced out of the tensors: no per-sample Python work
-        batches = BatchSampler(order, self.config.batch_size, drop_last=shuffle)
-        on_device = tuple(t.to(device(self.trainer)) for t in data.tensors)
-        return Batches(on_device, Part(batches, rank, size))
+        return device_batches(
+            self.splits[split].tensors,
+            self.config.batch_size,
+            self.trainer,
+            shuffle=shuffle,
+            seed=self.config.seed,
+            name=f"{split} sequences",
+        )
 
     def train_dataloader(self) -> Batches:
         return self._loader("train", shuffle=True)
