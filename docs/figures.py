@@ -3,6 +3,8 @@
     python docs/figures.py defaults timings          # run the blocks' commands: on an idle machine
     python docs/figures.py --quick multirun/long_term_deps_quick/DATE --exploding multirun/exploding_gradients/DATE \\
         --initialisations multirun/initialisations/run
+    python docs/figures.py --pixel multirun/pixel_mnist_cpu/DATE --permuted multirun/permuted_mnist_cpu/DATE \\
+        --copy multirun/copy_arjovsky_cpu/DATE --adding multirun/adding_arjovsky_cpu/DATE
 
 A generated block sits between the lines ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``,
 in any page and as often as the pages show it; this script replaces what lies between
@@ -47,7 +49,29 @@ SWEEPS = {  # the option naming a sweep -> what it must be a sweep of
     "--quick": "experiment=long_term_deps_quick",
     "--exploding": "experiment=exploding_gradients",
     "--initialisations": "experiment=initialisations",
+    "--pixel": "experiment=pixel_mnist_cpu",
+    "--permuted": "experiment=permuted_mnist_cpu",
+    "--copy": "experiment=copy_arjovsky_cpu",
+    "--adding": "experiment=adding_arjovsky_cpu",
 }
+# What the papers report at full scale, by the option that names the cell in the presets (test accuracy, %)
+REPORTED = {
+    "pixel": {
+        "tanh_rnn": "35.0 (Le et al. 2015)",
+        "irnn": "97.0 (Le et al. 2015)",
+        "lstm_forget_bias_1": "98.2 (Arjovsky et al. 2016)",
+        "gru": "not reported there",
+        "exprnn": "95.1, their unitary RNN (Arjovsky et al. 2016)",
+    },
+    "permuted": {
+        "tanh_rnn": "35.0 (Le et al. 2015)",
+        "irnn": "82.0 (Le et al. 2015)",
+        "lstm_forget_bias_1": "88 (Arjovsky et al. 2016)",
+        "gru": "not reported there",
+        "exprnn": "91.4, their unitary RNN (Arjovsky et al. 2016)",
+    },
+}
+GROUP = {"pixel": "+initialisations", "permuted": "+initialisations", "copy": "+arjovsky", "adding": "+arjovsky"}
 
 
 def pages() -> list[Path]:
@@ -225,6 +249,47 @@ def quick_resolved(inputs: Inputs) -> str:
     return tables.verdicts(aggregate.comparisons(inputs.configs("quick")))
 
 
+def option(config, sweep: str) -> str:
+    """The option of the preset's group that names a configuration's cell (``irnn``, ``copy_lstm``)."""
+    return next(o.split("=", 1)[1] for o in config.first.overrides if o.startswith(GROUP[sweep] + "="))
+
+
+def pixels(inputs: Inputs, sweep: str) -> str:
+    """A pixel twin's cells: validation and test accuracy over the seeds, beside what the papers report."""
+    from runner.report import stats
+    from runner.report.markdown import markdown_table, mean_interval
+
+    rows = []
+    for c in inputs.configs(sweep):
+        tests = [j.record["test"]["accuracy"] for j in c.seeds if (j.record.get("test") or {}).get("accuracy")]
+        name = option(c, sweep)
+        rows.append(
+            [f"`{name}`", c.n, mean_interval(c.final), mean_interval(stats.summarize(tests)), REPORTED[sweep][name]]
+        )
+    head = ["cell", "seeds", "val accuracy, mean [95 % CI]", "test accuracy, mean [95 % CI]", "reported, % (MNIST)"]
+    return markdown_table(head, rows)
+
+
+def synthetic(inputs: Inputs, sweep: str) -> str:
+    """A copy or adding twin's cells at each length: the final metric over the seeds, the seeds that solved it."""
+    from runner.report.markdown import fmt, markdown_table, mean_interval
+
+    rows = [
+        [f"`{option(c, sweep)}`", c.facets["seq_len"], c.n, mean_interval(c.final), fmt(c.scored.baseline),
+         f"{c.solved.k}/{c.n}"]
+        for c in sorted(inputs.configs(sweep), key=lambda c: (option(c, sweep), c.facets["seq_len"]))
+    ]  # fmt: skip
+    metric = inputs.configs(sweep)[0].scored.monitor
+    return markdown_table(["cell", "T", "seeds", f"val {metric}, mean [95 % CI]", "baseline", "solved"], rows)
+
+
+def copy_images(inputs: Inputs, images: Path) -> None:
+    """The copy twin's validation loss against the memoryless baseline, as Arjovsky et al. 2016 draw it."""
+    from runner.report import plots
+
+    plots.learning_curves(inputs.configs("copy"), images / "copy_arjovsky_loss.png", loss=True)
+
+
 def exploding(inputs: Inputs) -> str:
     from runner.report import tables
 
@@ -252,8 +317,16 @@ BLOCKS: dict[str, Block] = {
     "quick-resolved": Block(quick_resolved, "quick"),
     "exploding": Block(exploding, "exploding"),
     "initialisations": Block(initialisations, "initialisations"),
+    "pixel": Block(lambda inputs: pixels(inputs, "pixel"), "pixel"),
+    "permuted": Block(lambda inputs: pixels(inputs, "permuted"), "permuted"),
+    "copy-arjovsky": Block(lambda inputs: synthetic(inputs, "copy"), "copy"),
+    "adding-arjovsky": Block(lambda inputs: synthetic(inputs, "adding"), "adding"),
 }
-IMAGES_OF: dict[str, Callable[[Inputs, Path], None]] = {"quick": quick_images, "exploding": exploding_images}
+IMAGES_OF: dict[str, Callable[[Inputs, Path], None]] = {
+    "quick": quick_images,
+    "exploding": exploding_images,
+    "copy": copy_images,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

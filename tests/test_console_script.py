@@ -41,7 +41,8 @@ def test_hydra_completes_groups_options_and_plugins(tmp_path):
     assert completions("runner cell=lstm data=pt", tmp_path) == ["data=ptb"]
     assert "cell.hidden_size=" in completions("runner cell=lstm cell.hid", tmp_path)
     plugin = fake_distribution(tmp_path / "site", "my-cells", {"my_cells": CELL}, {"mycells": "my_cells"})
-    assert completions("runner cell=", tmp_path, plugin) == ["cell=exprnn", "cell=gru", "cell=lstm", "cell=mycell", "cell=rnn"]
+    expected = ["cell=exprnn", "cell=gru", "cell=lstm", "cell=mycell", "cell=rnn"]
+    assert completions("runner cell=", tmp_path, plugin) == expected
 
 
 def test_the_installed_bash_completion_answers_a_tab(tmp_path):

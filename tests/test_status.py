@@ -170,3 +170,16 @@ def test_status_of_a_killed_run_names_the_step_it_resumes_from(tmp_path):
     table = runner("run", module="runner.status", cwd=tmp_path).stdout
     shown = f"unfinished, resumes from {checkpoint}" + (f" (logged to {logged})" if logged > checkpoint else "")
     assert f"{shown}  {checkpoint}/300 " in table
+
+
+def test_time_left_expects_a_configuration_to_take_as_long_as_its_finished_seeds():
+    """A sweep whose first configuration is fast: its slow one's later seeds take what its first seed took."""
+    from runner.status.jobs import Job, time_left
+
+    def job(cell: str, seed: int, status: str, wall_s: float | None = None) -> Job:
+        return Job(name=f"{cell}{seed}", status=status, wall_s=wall_s, overrides=[f"cell={cell}", f"seed={seed}"])
+
+    sweep = [job("lstm", 0, "ok", 10.0), job("lstm", 1, "ok", 10.0), job("exprnn", 0, "ok", 40.0)]
+    sweep += [job("exprnn", 1, "pending"), job("exprnn", 2, "pending"), job("gru", 0, "pending")]
+    # one worker: two more expRNN seeds at 40 s, and a configuration not yet seen at the mean of all, 20 s
+    assert time_left(sweep) == 40 + 40 + 20

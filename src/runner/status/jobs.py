@@ -77,30 +77,46 @@ def summary(states: list[Job]) -> str:
 
 
 def time_left(states: list[Job], workers: int | None = None) -> float | None:
-    """Seconds until the jobs without a result are done, at the mean wall time of those with one.
+    """Seconds until the jobs without a result are done, each at the mean wall time of those done like it.
 
-    A running job needs the mean less the time it has run (never less than
-    none); the pending and unfinished ones then go to whichever worker is free
-    first, as Hydra's launchers hand them out. ``workers``: the jobs that run
-    at once, by default those running now (one under the basic launcher, up
-    to ``n_jobs`` under ``hydra/launcher=parallel``); a job that has just
-    ended frees its worker for the next (``runner._run_folder.sweep`` counts it).
+    A job is expected to take as long as the finished seeds of its own
+    configuration (its overrides but ``seed``), else the mean of every finished
+    job: a sweep's configurations differ several-fold (an LSTM and an expRNN,
+    T = 10 and T = 50), and its seeds run one after another, so after a
+    configuration's first seed its others are known. A running job needs that
+    less the time it has run (never less than none); the pending and
+    unfinished ones then go to whichever worker is free first, as Hydra's
+    launchers hand them out. ``workers``: the jobs that run at once, by default
+    those running now (one under the basic launcher, up to ``n_jobs`` under
+    ``hydra/launcher=parallel``); a job that has just ended frees its worker for
+    the next (``runner._run_folder.sweep`` counts it).
     """
-    done = [
-        j.wall_s
-        for j in states
-        if j.status not in (Status.running, Status.pending, Status.unfinished) and j.wall_s is not None
-    ]
+    done = [j for j in states if j.status not in WAITING and j.status != Status.running and j.wall_s is not None]
     if not done:
         return None
-    mean = sum(done) / len(done)
-    running = [max(mean - (j.wall_s or 0.0), 0.0) for j in states if j.status == Status.running]
-    waiting = sum(j.status in (Status.pending, Status.unfinished) for j in states)
+    mean = sum(j.wall_s for j in done) / len(done)
+    alike: dict[tuple[str, ...], list[float]] = {}
+    for j in done:
+        alike.setdefault(_configuration(j), []).append(j.wall_s)
+
+    def expected(job: Job) -> float:
+        seeds = alike.get(_configuration(job))
+        return sum(seeds) / len(seeds) if seeds else mean
+
+    running = [max(expected(j) - (j.wall_s or 0.0), 0.0) for j in states if j.status == Status.running]
     free = running + [0.0] * max((workers or 1) - len(running), 0)  # when each worker takes its next job
     heapq.heapify(free)
-    for _ in range(waiting):
-        heapq.heappush(free, heapq.heappop(free) + mean)
+    for job in (j for j in states if j.status in WAITING):
+        heapq.heappush(free, heapq.heappop(free) + expected(job))
     return max(free)
+
+
+WAITING = (Status.pending, Status.unfinished)
+
+
+def _configuration(job: Job) -> tuple[str, ...]:
+    """A job's overrides but its seed: the same for every seed of one configuration."""
+    return tuple(sorted(o for o in job.overrides if o.split("=", 1)[0].lstrip("+~") != "seed"))
 
 
 def duration(seconds: float | None) -> str:

@@ -15,7 +15,7 @@ by a learned threshold b, so that the nonlinearity alone decides what is forgott
 W_hh is computed once per forward pass (``torch.linalg.matrix_exp``, about
 H^3 operations), not once per step; the steps are not fused, so every step is
 a few separate kernels (benchmarks/exprnn_step.py measures what that costs
-against the fused LSTM).
+against the fused LSTM: docs/studies/field-benchmarks.md).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class ExpRNN(nn.Module):
         xw = x @ self.weight_ih.T  # the input's share for every step at once: it does not depend on h
         h = x.new_zeros(x.shape[0], self.hidden_size) if state is None else state[0]
         outputs = []
-        for t in range(x.shape[1]):
-            h = self.modrelu(xw[:, t] + h @ W_hh.T)
+        for xw_t in xw.unbind(1):  # not xw[:, t]: each slice's backward would write a zero tensor of all of xw
+            h = self.modrelu(xw_t + h @ W_hh.T)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h.unsqueeze(0)

@@ -65,8 +65,8 @@ class Recurrent(nn.Module):
     def unroll(self, xw: Tensor, s: State, W_hh: Tensor, b_hh: Tensor) -> tuple[Tensor, State]:
         """One layer through time: the same weights at every step (``cell.compile`` compiles this loop)."""
         outputs = []
-        for t in range(xw.shape[1]):
-            s = self.step(xw[:, t], s, W_hh, b_hh)
+        for xw_t in xw.unbind(1):  # not xw[:, t]: each slice's backward would write a zero tensor of all of xw
+            s = self.step(xw_t, s, W_hh, b_hh)
             outputs.append(s[0])
         return torch.stack(outputs, dim=1), s
 
