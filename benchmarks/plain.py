@@ -4,6 +4,7 @@
     python benchmarks/plain.py lm --cell lstm gru rnn --steps 400
     python benchmarks/plain.py adding --steps 400
     python benchmarks/plain.py adding --steps 400 --lightning
+    python benchmarks/plain.py pixels --steps 60
 
 Each prints its training tokens per second, counted as ``runner.callbacks.Throughput`` counts
 them: from one batch's end to the next, after the first ``WARMUP`` batches. The language model is
@@ -14,13 +15,17 @@ carried and detached, and the loss read on the host every step (that example's
 divergence). The adding loop is the runner's defaults (1x128 LSTM, batch 64, T = 50, Adam, clipping
 at 1) written by hand; with ``--lightning`` the same model, data and update run in Lightning's
 loop (a bare ``LightningModule`` and ``Trainer``: no logger, checkpoint, progress bar or
-validation), which is the least a Lightning-based runner can cost.
+validation), which is the least a Lightning-based runner can cost. The pixel loop is the papers'
+shape of sequential pixel MNIST (experiment=pixel_mnist: 1x128 LSTM, forget bias 1, batch 100, one
+pixel a step, RMSprop, clipping at 1, the class read at the last step) on Fashion-MNIST's training
+images, held on the device and drawn in a fresh order every epoch.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -129,20 +134,44 @@ def adding_data(device: str, seq_len: int, batch: int) -> tuple[Tensor, Tensor, 
 def adding(steps: int, device: str, seq_len: int = 50, hidden: int = 128, batch: int = 64) -> float:
     """The adding problem at the runner's defaults; its tokens per second."""
     torch.manual_seed(0)
-    x_all, y_all, per_epoch = adding_data(device, seq_len, batch)
+    x_all, y_all, _ = adding_data(device, seq_len, batch)
     rnn, head = nn.LSTM(2, hidden, batch_first=True), nn.Linear(hidden, 1)
+    return _last_step_loop(
+        rnn,
+        head,
+        (x_all, y_all),
+        batch,
+        steps,
+        device,
+        lambda p: torch.optim.Adam(p, lr=1e-3),
+        lambda out, y: F.mse_loss(out.squeeze(-1), y),
+    )
+
+
+def _last_step_loop(
+    rnn: nn.Module,
+    head: nn.Module,
+    data: tuple[Tensor, Tensor],
+    batch: int,
+    steps: int,
+    device: str,
+    optimizer: Callable[[list[Tensor]], torch.optim.Optimizer],
+    loss: Callable[[Tensor, Tensor], Tensor],
+) -> float:
+    """Train ``head(rnn(x)[:, -1])`` on batches drawn from ``data`` (on the device) in a fresh order every
+    epoch, clipping at norm 1; its tokens per second."""
+    x_all, y_all = data
+    per_epoch = len(x_all) // batch
     model = nn.ModuleList([rnn, head]).to(device)
     params = list(model.parameters())
-    optimizer = torch.optim.Adam(params, lr=1e-3)
-    clock, order = Clock(), None
+    update, clock, order = optimizer(params), Clock(), None
     for step in range(steps):
         if step % per_epoch == 0:
             order = torch.randperm(len(x_all), device=device)
         rows = order[(step % per_epoch) * batch : (step % per_epoch + 1) * batch]
         x, y = x_all[rows], y_all[rows]
         h, _ = rnn(x)
-        loss = F.mse_loss(head(h[:, -1]).squeeze(-1), y)
-        _step(loss, params, optimizer, 1.0, step)
+        _step(loss(head(h[:, -1]), y), params, update, 1.0, step)
         clock.tick(x.shape[0] * x.shape[1])
     return clock.tokens_per_s
 
@@ -201,9 +230,37 @@ def adding_lightning(steps: int, device: str, seq_len: int = 50, hidden: int = 1
     return model.clock.tokens_per_s
 
 
+def pixels(steps: int, device: str, data: str = "sfmnist", pixels_per_step: int = 1, hidden: int = 128) -> float:
+    """Sequential pixel (Fashion-)MNIST at ``experiment=pixel_mnist``'s settings; its pixels (tokens) per second."""
+    from runner_plugins.pixels import DATASETS
+    from runner_plugins.pixels.config import PixelConfig
+    from runner_plugins.pixels.datamodule import CLASSES, PixelData
+
+    torch.manual_seed(0)
+    config = PixelConfig(pixels_per_step=pixels_per_step, seed=0)
+    images = PixelData(config, DATASETS[data])
+    images.prepare_data()
+    images.setup("fit")
+    rnn, head = nn.LSTM(pixels_per_step, hidden, batch_first=True), nn.Linear(hidden, CLASSES)
+    with torch.no_grad():  # the forget gate's bias at 1, as initialisations/lstm_forget_bias_1 sets it
+        rnn.bias_ih_l0[hidden : 2 * hidden].fill_(1.0)
+        rnn.bias_hh_l0[hidden : 2 * hidden].zero_()
+    train = tuple(t.to(device) for t in images.splits["train"])
+    return _last_step_loop(
+        rnn,
+        head,
+        train,
+        config.batch_size,
+        steps,
+        device,
+        lambda p: torch.optim.RMSprop(p, lr=1e-3, alpha=0.9),
+        F.cross_entropy,
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("task", choices=["lm", "adding"])
+    p.add_argument("task", choices=["lm", "adding", "pixels"])
     p.add_argument(
         "--cell",
         nargs="+",
@@ -219,6 +276,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--device", default="cpu")
     p.add_argument("--lightning", action="store_true", help="adding: the same loop in Lightning's Trainer")
+    p.add_argument("--data", choices=["smnist", "sfmnist"], default="sfmnist", help="pixels: MNIST or Fashion-MNIST")
+    p.add_argument("--pixels-per-step", type=int, default=1, help="pixels: 1 (784 steps, the papers') or 28 (rows)")
     p.add_argument(
         "--tune-malloc",
         action="store_true",
@@ -237,6 +296,8 @@ def main() -> None:
                 lm(cell, args.impl, args.hidden, args.layers, args.bptt, args.batch, args.steps, args.device),
                 flush=True,
             )
+    elif args.task == "pixels":
+        print(pixels(args.steps, args.device, args.data, args.pixels_per_step))
     else:
         print((adding_lightning if args.lightning else adding)(args.steps, args.device))
 

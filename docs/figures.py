@@ -126,7 +126,10 @@ def timed(command: list[str], cwd: Path) -> float:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"figures: {' '.join(command)} failed:\n{(done.stdout + done.stderr)[-2000:]}")
+        said = done.stdout + done.stderr
+        log = Path(tempfile.mkstemp(prefix="figures-", suffix=".log")[1])
+        log.write_text(said)
+        raise SystemExit(f"figures: {' '.join(command)} failed (its whole output: {log}):\n{said[-2000:]}")
     return seconds
 
 

@@ -8,6 +8,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import loop_profile
+import pixel_throughput
 import plain
 import shared_cores
 from suite import alternate
@@ -53,6 +54,19 @@ def test_alternate_runs_each_in_turn_reversing_the_order_every_other_round():
 @pytest.mark.parametrize("loop", [plain.adding, plain.adding_lightning])
 def test_the_adding_loops_report_their_tokens_per_second(loop):
     assert loop(plain.WARMUP + 3, "cpu", seq_len=5, hidden=8, batch=4) > 0
+
+
+def test_the_pixel_loop_reads_the_images_at_the_papers_settings_and_reports_its_pixels_per_second():
+    assert plain.pixels(plain.WARMUP + 3, "cpu", pixels_per_step=28, hidden=8) > 0
+
+
+def test_pixel_throughput_gives_the_medians_and_the_per_pair_ratio_of_runner_to_plain():
+    meta = {"date": "D", "machine": "CPU (avx2), 2 cores, torch T", "command": "C", "data": "sfmnist", "steps": 60}
+    text = pixel_throughput.markdown([78400.0, 39200.0, 70560.0], [78400.0, 78400.0, 78400.0], meta)
+    assert text.startswith("# Sequential pixels at the papers' shape, runner against a plain loop (D, CPU (avx2)")
+    assert "| runner | 70560 | 1111 |" in text  # median pixels/s, and 100 x 784 pixels at that rate
+    assert "| plain loop | 78400 | 1000 |" in text
+    assert "runner / plain: median 0.900, range 0.500-1.000, 3 pairs." in text
 
 
 def test_shared_cores_pairs_two_runs_together_summed_against_one_alone_per_repetition():

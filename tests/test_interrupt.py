@@ -184,18 +184,21 @@ def test_ctrl_c_between_two_jobs_of_a_sweep_is_one_line_and_the_command_that_con
     stopped = run([*program.split(), *sweep, "hydra.sweep.dir=sweep"], {"CTRL_C_AT": at})
     said = stopped.stdout + stopped.stderr
     assert stopped.returncode == 130, said
-    assert "Traceback" not in said and "KeyboardInterrupt" not in said
-    (line,) = [line for line in said.splitlines() if "interrupted" in line]
-    assert line.startswith(f"interrupted (SIGINT) outside training, nothing lost. Continue with: {program} -m ")
-    assert results(next((tmp_path / "sweep").glob("0_*")))["status"] == "ok"
-    assert not list((tmp_path / "sweep").glob("1_*/results.json"))
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said, said
+    lines = [line for line in said.splitlines() if "interrupted" in line]
+    assert len(lines) == 1, said
+    (line,) = lines
+    assert line.startswith(f"interrupted (SIGINT) outside training, nothing lost. Continue with: {program} -m "), said
+    assert results(next((tmp_path / "sweep").glob("0_*")))["status"] == "ok", said
+    assert not list((tmp_path / "sweep").glob("1_*/results.json")), said
 
     command = shlex.split(line.partition("Continue with: ")[2])  # the same command, into the same sweep folder
     assert "hydra.sweep.dir=sweep" in command
     again = run(command, {})
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "already finished" in again.stdout + again.stderr  # job 0 is skipped, job 1 runs
-    assert [results(f)["status"] for f in sorted((tmp_path / "sweep").glob("[01]_*"))] == ["ok", "ok"]
+    said_again = again.stdout + again.stderr
+    assert "already finished" in said_again, said_again  # job 0 is skipped, job 1 runs
+    assert [results(f)["status"] for f in sorted((tmp_path / "sweep").glob("[01]_*"))] == ["ok", "ok"], said_again
 
 
 SLOW_DISK = '''

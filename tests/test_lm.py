@@ -9,7 +9,7 @@ import torch
 
 from conftest import DATA, results, runner
 from runner.lm import cli
-from runner.lm.language_model import LanguageModel
+from runner.lm.language_model import LanguageModel, draw
 from runner.task import Task
 
 # a small LSTM, a few hundred steps: seconds of training, yet far below uniform guessing (10,000)
@@ -231,3 +231,11 @@ def test_a_checkpoint_without_the_training_statistics_loads(run_dir, tmp_path, c
         del saved["state_dict"]["clip_counts"]
         torch.save(saved, ckpt)
     assert ask(capsys, "next", str(tmp_path / "run"), "the") == ask(capsys, "next", str(run_dir), "the")
+
+
+def test_draw_follows_each_rows_distribution_and_never_draws_a_token_of_probability_zero():
+    probs = torch.tensor([[0.1, 0.0, 0.6, 0.3], [0.0, 0.0, 0.0, 1.0]]).repeat(100_000, 1)
+    drawn = draw(probs, torch.Generator().manual_seed(0)).squeeze(1)
+    first, second = (torch.bincount(drawn[i::2], minlength=4) / 100_000 for i in (0, 1))
+    assert first.tolist() == pytest.approx([0.1, 0.0, 0.6, 0.3], abs=0.005) and first[1] == 0
+    assert second.tolist() == [0.0, 0.0, 0.0, 1.0]

@@ -80,6 +80,18 @@ def saved_config(folder: Path) -> JobConfig:
     return JobConfig(cfg, choices)
 
 
+def draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One token per row of ``probs`` ``(B, V)``, each row a distribution: ``(B, 1)``.
+
+    Drawn by inverting the cumulative distribution at a uniform number, not by ``torch.multinomial``,
+    whose CPU kernel takes about 15 ms for 64 rows of a 10,000-word vocabulary, 30 times as long.
+    """
+    cdf = probs.cumsum(-1)
+    u = torch.rand(len(probs), 1, generator=generator, dtype=cdf.dtype) * cdf[:, -1:]
+    # right=True skips tokens of probability 0, whose cdf equals the one before; the clamp, rounding at the end
+    return torch.searchsorted(cdf, u, right=True).clamp_(max=probs.shape[-1] - 1)
+
+
 class LanguageModel:
     """A trained model with the Task it was trained on, which says how to read text."""
 
@@ -169,7 +181,7 @@ class LanguageModel:
         with torch.no_grad():
             for _ in range(WRITTEN):
                 logits, state = self.model(written[:, -1:], state)
-                drawn = torch.multinomial(torch.softmax(logits[:, -1].float(), -1), 1, generator=generator)
+                drawn = draw(torch.softmax(logits[:, -1].float(), -1), generator)
                 written = torch.cat([written, drawn], 1)
         ends = [max(i for i, t in enumerate(row) if t == self.start) for row in written.tolist()]
         kept = [(row, end) for row, end in zip(written.tolist(), ends, strict=True) if end >= READ_IN]
@@ -245,7 +257,7 @@ class LanguageModel:
         drawn: list[int] = []
         for _ in range(length):
             probs = torch.softmax(self._mixture(last, weights) / temperature, dim=-1)
-            drawn.append(int(torch.multinomial(probs, 1, generator=generator)))
+            drawn.append(int(draw(probs[None], generator)))
             weights = weights + last[:, drawn[-1]]
             last, state = self._read_from(drawn[-1:], state, batch=len(weights))
         return [self.vocab[i] for i in ids], [self.vocab[i] for i in drawn], seed
