@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import date
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from plain import WARMUP
 from runner._train.cpu import machine
-from suite import alternate
+from suite import alternate, measure
 
 PLAIN = Path(__file__).parent / "plain.py"
 BATCH, STEPS = 100, 784  # experiment=pixel_mnist's batches of images, one pixel a step
@@ -51,22 +50,16 @@ def runner_overrides(steps: int, data: str) -> list[str]:
     ]
 
 
-def output_of(command: list[str], cwd: str, env: dict[str, str]) -> str:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{(done.stdout + done.stderr)[-3000:]}")
-    return done.stdout
-
-
 def run_runner(steps: int, data: str, env: dict[str, str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        output_of([sys.executable, "-m", "runner", *runner_overrides(steps, data), "hydra.run.dir=run"], tmp, env)
+        measure([sys.executable, "-m", "runner", *runner_overrides(steps, data), "hydra.run.dir=run"], tmp, env)
         return json.loads((Path(tmp) / "run" / "results.json").read_text())["train_tokens_per_s"]
 
 
 def run_plain(steps: int, data: str, env: dict[str, str]) -> float:
     command = [sys.executable, str(PLAIN), "pixels", "--steps", str(steps), "--data", data, "--tune-malloc"]
-    return float(output_of(command, os.getcwd(), env).split()[-1])
+    _, _, said = measure(command, os.getcwd(), env)
+    return float(said.split()[-1])
 
 
 def markdown(runner: list[float], plain: list[float], meta: dict) -> str:

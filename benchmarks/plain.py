@@ -232,6 +232,8 @@ def adding_lightning(steps: int, device: str, seq_len: int = 50, hidden: int = 1
 
 def pixels(steps: int, device: str, data: str = "sfmnist", pixels_per_step: int = 1, hidden: int = 128) -> float:
     """Sequential pixel (Fashion-)MNIST at ``experiment=pixel_mnist``'s settings; its pixels (tokens) per second."""
+    from runner_plugins.cells.build import build_cell
+    from runner_plugins.cells.config import LSTMConfig
     from runner_plugins.pixels import DATASETS
     from runner_plugins.pixels.config import PixelConfig
     from runner_plugins.pixels.datamodule import CLASSES, PixelData
@@ -241,10 +243,9 @@ def pixels(steps: int, device: str, data: str = "sfmnist", pixels_per_step: int 
     images = PixelData(config, DATASETS[data])
     images.prepare_data()
     images.setup("fit")
-    rnn, head = nn.LSTM(pixels_per_step, hidden, batch_first=True), nn.Linear(hidden, CLASSES)
-    with torch.no_grad():  # the forget gate's bias at 1, as initialisations/lstm_forget_bias_1 sets it
-        rnn.bias_ih_l0[hidden : 2 * hidden].fill_(1.0)
-        rnn.bias_hh_l0[hidden : 2 * hidden].zero_()
+    # torch.nn.LSTM itself, its forget gate's bias at 1 as initialisations/lstm_forget_bias_1 sets it
+    rnn = build_cell("lstm", LSTMConfig(hidden_size=hidden, forget_bias=1.0), pixels_per_step)
+    head = nn.Linear(hidden, CLASSES)
     train = tuple(t.to(device) for t in images.splits["train"])
     return _last_step_loop(
         rnn,
